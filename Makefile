@@ -1,0 +1,42 @@
+# The README's two commands are `make run` and `make test`; the rest are steps.
+SHELL := /bin/bash
+APP := .venv/app/bin/python
+.DEFAULT_GOAL := help
+
+.PHONY: help setup migrate seed train run chat test bench clean
+
+help:
+	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
+	@echo "make test   the whole test suite (what CI runs)"
+	@echo "make chat   talk to the running assistant in this terminal"
+	@echo "make bench  benchmark: training, start-up, memory, per-turn latency"
+
+setup:
+	@bash scripts/setup.sh
+
+migrate: setup
+	@echo "==> Applying database migrations"
+	@$(APP) -m bot.records.migrate
+
+seed: migrate
+	@echo "==> Loading synthetic demo data (skipped if already loaded)"
+	@$(APP) -m bot.records.seed
+
+train: setup
+	@bash scripts/train.sh
+
+run: seed train
+	@echo "==> Starting Rasa, the action server (honcho, Procfile)"
+	@$(APP) -m honcho start -f Procfile
+
+chat:
+	@$(APP) -m bot.chat
+
+test: setup train
+	@bash scripts/test.sh
+
+bench: setup train
+	@$(APP) -m bench.run
+
+clean:
+	rm -rf var .rasa results

@@ -1,0 +1,145 @@
+"""What every action shares: one records session per run, formatting, failure handling."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from bot.records.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# Intents that only the gateway or the chat client sends, never a person.
+SYSTEM_INTENTS = frozenset({"authenticated", "authentication_failed"})
+
+
+def format_money(amount: Optional[Decimal]) -> str:
+    """``Decimal("12345.6")`` → ``"12,345.60"`` (the unit 元 is in the response)."""
+    return f"{(amount or Decimal('0')).quantize(Decimal('0.01')):,}"
+
+
+def format_date(value: Optional[date | datetime]) -> str:
+    """A date as people write it: ``2026年11月27日``; datetimes in Beijing time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def format_month(value: Optional[date]) -> str:
+    """``date(2026, 10, 1)`` → ``2026年10月``."""
+    return "" if value is None else f"{value.year}年{value.month}月"
+
+
+def format_rate(rate: Optional[Decimal]) -> str:
+    """An annual or contribution rate stored as a fraction: ``0.026`` → ``2.6%``."""
+    if rate is None:
+        return ""
+    percent = (rate * 100).normalize()
+    return f"{percent:f}%"
+
+
+KNOWN_CHANNELS = frozenset({"voice", "webchat", "rest"})
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The records' channel code of the conversation (``other`` for e.g. rasa shell)."""
+    channel = tracker.get_latest_input_channel()
+    return channel if channel in KNOWN_CHANNELS else "other"
+
+
+def phone_tail(phone: Optional[str]) -> str:
+    return (phone or "")[-4:]
+
+
+def today_local() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def intent_path(tracker: Tracker, limit: int = 8) -> List[str]:
+    """The intents of the last ``limit`` user turns, oldest first."""
+    intents = [
+        (event.get("parse_data") or {}).get("intent", {}).get("name")
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+    return [name for name in intents if name][-limit:]
+
+
+def transcript(tracker: Tracker) -> List[Dict[str, str]]:
+    """The conversation so far as ``{role, text, at}`` items for the complaint file.
+
+    Messages the gateway sent on the caller's behalf (``/authenticated…``) are kept
+    only as a marker, never with their token.
+    """
+    items: List[Dict[str, str]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind not in ("user", "bot"):
+            continue
+        text = event.get("text") or ""
+        at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=LOCAL_TZ).isoformat()
+        if kind == "user":
+            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            if intent in SYSTEM_INTENTS or text.startswith("/"):
+                items.append({"role": "system", "text": intent or "intent", "at": at})
+                continue
+            items.append({"role": "user", "text": text, "at": at})
+        elif text:
+            items.append({"role": "bot", "text": text, "at": at})
+    return items
+
+
+class RecordsAction(Action):
+    """An action that works on the records database in one transaction.
+
+    Subclasses implement :meth:`run_with_session`. A failure of the database or
+    of the records code is logged and the caller hears an apology with the
+    ``failure_response`` instead of silence.
+    """
+
+    failure_response = "utter_system_error"
+
+    def name(self) -> str:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError
+
+    def run_with_session(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+        session: Session,
+    ) -> List[Dict[str, Any]]:
+        raise NotImplementedError
+
+    def on_failure(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(response=self.failure_response)
+        return []
+
+    def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
+        staged = CollectingDispatcher()
+        try:
+            with session_scope() as session:
+                events = self.run_with_session(staged, tracker, domain, session)
+        except Exception:  # noqa: BLE001 - the caller must never be left in silence
+            logger.exception("action %s failed for %s", self.name(), tracker.sender_id)
+            return self.on_failure(dispatcher, tracker)
+        # Only after the transaction committed does the caller hear the outcome.
+        dispatcher.messages.extend(staged.messages)
+        return events

@@ -1,0 +1,1 @@
+"""Text handling shared by Rasa's NLU pipeline and the channels."""

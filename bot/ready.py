@@ -1,0 +1,68 @@
+"""Waits until Rasa and the action server answer, then says where to talk to them.
+
+Runs as the ``ready`` process of the Procfile; it keeps running afterwards
+because honcho stops all processes when one exits.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import requests
+
+from bot.settings import load_settings
+
+
+def parts_healthy(settings, timeout: float = 2.0) -> dict[str, bool]:
+    """Health of each part: Rasa with a loaded model, and the action server."""
+    checks = {}
+    try:
+        status = requests.get(
+            f"{settings.rasa_url}/status",
+            params={"token": settings.rasa_token},
+            timeout=timeout,
+        )
+        checks["rasa"] = status.ok and bool(status.json().get("model_id"))
+    except (requests.RequestException, ValueError):
+        checks["rasa"] = False
+    try:
+        health = requests.get(
+            f"http://127.0.0.1:{settings.action_server_port}/health", timeout=timeout
+        )
+        checks["actions"] = health.ok
+    except requests.RequestException:
+        checks["actions"] = False
+    return checks
+
+
+def wait_until_healthy(settings, deadline_s: float = 300.0) -> float:
+    """Block until every part is healthy; return the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        if all(parts_healthy(settings).values()):
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise TimeoutError(f"parts not healthy after {deadline_s:.0f} s: {parts_healthy(settings)}")
+
+
+def main() -> int:
+    settings = load_settings()
+    try:
+        took = wait_until_healthy(settings)
+    except TimeoutError as exc:
+        print(f"!! {exc}", flush=True)
+        return 1
+    print(
+        f"\n==> 96319 assistant ready after {took:.0f} s.\n"
+        "    Talk to it in another terminal:  make chat\n"
+        f"    Rasa REST channel: {settings.rasa_url}/webhooks/rest/webhook\n"
+        "    Demo identities and passwords: README, section 'Demo identities'.\n"
+        "    Stop with Ctrl-C.\n",
+        flush=True,
+    )
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

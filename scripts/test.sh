@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite: training-data validation, the Python tests (SQLite and
+# PostgreSQL), held-out NLU accuracy and the conversation test stories.
+# Exits non-zero on the first failing part and says which.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
+model=$(ls -t var/models/hotline-*.tar.gz 2>/dev/null | head -1)
+[ -n "$model" ] || { echo "!! no trained model in var/models (run make train)" >&2; exit 1; }
+results=var/results
+rm -rf "$results" && mkdir -p "$results"
+failed=()
+
+part() { printf '\n==> %s\n' "$*"; }
+
+part "1/4 rasa data validate"
+.venv/rasa/bin/rasa data validate --domain domain --data data --config config.yml \
+  > "$results/validate.log" 2>&1
+validate_status=$?
+.venv/app/bin/python scripts/check_validate.py "$results/validate.log" "$validate_status" \
+  || failed+=("rasa data validate")
+
+part "2/4 Python tests (pytest)"
+.venv/app/bin/python -m pytest tests -q -p no:cacheprovider || failed+=("pytest")
+
+part "3/4 NLU accuracy on the held-out test set (tests/nlu/test_set.yml)"
+.venv/rasa/bin/rasa test nlu --nlu tests/nlu/test_set.yml --model "$model" \
+  --domain domain --out "$results/nlu" > "$results/nlu.log" 2>&1 \
+  || { tail -20 "$results/nlu.log"; failed+=("rasa test nlu"); }
+.venv/app/bin/python scripts/check_nlu.py "$results/nlu" --min-accuracy 0.92 \
+  || failed+=("NLU accuracy")
+
+part "4/4 Conversation test stories (tests/stories)"
+.venv/rasa/bin/rasa test core --stories tests/stories --model "$model" \
+  --endpoints endpoints.yml --out "$results/core" --fail-on-prediction-errors \
+  > "$results/core.log" 2>&1
+core_status=$?
+.venv/app/bin/python scripts/check_core.py "$results/core" "$core_status" \
+  || failed+=("test stories")
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "!! FAILED: ${failed[*]} (details under $results/)"
+  exit 1
+fi
+echo "==> All checks passed"

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, inspect
+
+from bot.records.db import make_engine
+from bot.records.migrate import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    downgrade,
+    schema_diff,
+    upgrade,
+)
+from bot.records.models import Base
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_upgrade_creates_every_model_table(empty_db_url: str) -> None:
+    assert current_revision(empty_db_url) is None
+    upgrade(empty_db_url)
+    assert current_revision(empty_db_url) == _head()
+    engine = make_engine(empty_db_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    assert schema_diff(db_url) == []
+
+
+def test_comparison_is_not_vacuous(db_url: str) -> None:
+    """The same comparison reports a column the migrations never created."""
+    changed = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["ratings"].append_column(Column("extra", String(10)))
+    changed.tables["complaints"].c.location.type = String(300)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, changed)
+    finally:
+        engine.dispose()
+    kinds = {entry[0] if isinstance(entry, tuple) else entry[0][0] for entry in diff}
+    assert "add_column" in kinds
+    assert "modify_type" in kinds
+
+
+def test_downgrade_to_base_and_up_again(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    downgrade(empty_db_url, "base")
+    engine = make_engine(empty_db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    upgrade(empty_db_url)
+    assert schema_diff(empty_db_url) == []
+
+
+def test_initial_migration_is_written_out() -> None:
+    text = (MIGRATIONS_DIR / "versions" / "0001_initial.py").read_text(encoding="utf-8")
+    assert "create_all" not in text
+    assert "bot.records" not in text, "migrations must not depend on today's models"
+    for table in Base.metadata.tables:
+        assert f'"{table}"' in text
+
+
+def test_module_cli_upgrades_without_alembic_ini(tmp_path: Path) -> None:
+    database = tmp_path / "nested" / "cli.db"
+    url = f"sqlite:///{database}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.records.migrate", "upgrade", "--url", url],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "alembic.ini").exists()
+    assert current_revision(url) == _head()
+    check = subprocess.run(
+        [sys.executable, "-m", "bot.records.migrate", "check", "--url", url],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_enum_codes_are_checked_by_the_database(db_url: str) -> None:
+    """A code outside the enum is refused by the CHECK constraint itself."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(db_url)
+    try:
+        with pytest.raises(IntegrityError):
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO ratings (conversation_id, channel, score, created_at) "
+                        "VALUES ('c1', 'fax', 3, CURRENT_TIMESTAMP)"
+                    )
+                )
+        with pytest.raises(IntegrityError):
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO ratings (conversation_id, channel, score, created_at) "
+                        "VALUES ('c1', 'voice', 6, CURRENT_TIMESTAMP)"
+                    )
+                )
+    finally:
+        engine.dispose()
