@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
@@ -102,18 +102,23 @@ def answer_loan(dispatcher: CollectingDispatcher, loan: Optional[Dict[str, Any]]
     )
 
 
-def answer_withdrawal(dispatcher: CollectingDispatcher, overview: Dict[str, Any]) -> None:
+def answer_withdrawal(
+    dispatcher: CollectingDispatcher, overview: Dict[str, Any], domain_responses: Any = ()
+) -> None:
     applications = overview.get("applications") or []
     agreement = overview.get("entrust_agreement")
     if applications:
         latest = applications[0]
+        response = f"utter_withdrawal_{latest['status']}"
+        reason = latest.get("reject_reason")
+        if latest["status"] == "rejected" and reason and f"{response}_{reason}" in domain_responses:
+            response = f"{response}_{reason}"
         dispatcher.utter_message(
-            response=f"utter_withdrawal_{latest['status']}",
+            response=response,
             application_number=latest["application_number"],
             amount=format_money(latest["amount"]),
             applied_on=format_date(latest["applied_at"]),
             paid_on=format_date(latest.get("paid_at")),
-            reject_reason=latest.get("reject_reason") or "",
         )
     if agreement:
         dispatcher.utter_message(
@@ -125,12 +130,20 @@ def answer_withdrawal(dispatcher: CollectingDispatcher, overview: Dict[str, Any]
 
 
 def answer(
-    dispatcher: CollectingDispatcher, session: Session, account_id: int, kind: str
+    dispatcher: CollectingDispatcher,
+    session: Session,
+    account_id: int,
+    kind: str,
+    domain: Dict[str, Any],
 ) -> None:
     if kind == "loan":
         answer_loan(dispatcher, queries.loan_overview(session, account_id))
     elif kind == "withdrawal":
-        answer_withdrawal(dispatcher, queries.withdrawal_overview(session, account_id))
+        answer_withdrawal(
+            dispatcher,
+            queries.withdrawal_overview(session, account_id),
+            domain.get("responses", {}),
+        )
     else:
         answer_balance(dispatcher, queries.account_overview(session, account_id))
 
@@ -158,7 +171,7 @@ class ActionQueryAccount(RecordsAction):
                 response="utter_auth_expired" if result.reason == "expired" else "utter_auth_invalid"
             )
             return request_identity(dispatcher, kind)
-        answer(dispatcher, session, result.account_id, kind)
+        answer(dispatcher, session, result.account_id, kind, domain)
         dispatcher.utter_message(response="utter_anything_else")
         return [SlotSet("pending_query", None)]
 
@@ -183,20 +196,20 @@ class ActionAuthenticated(RecordsAction):
             return request_identity(dispatcher, kind)
         if kind:
             dispatcher.utter_message(response="utter_auth_ok")
-            answer(dispatcher, session, result.account_id, kind)
+            answer(dispatcher, session, result.account_id, kind, domain)
             dispatcher.utter_message(response="utter_anything_else")
         else:
             dispatcher.utter_message(response="utter_auth_ok_ask")
         return [SlotSet("pending_query", None)]
 
 
-class ActionAuthenticationFailed(RecordsAction):
+class ActionAuthenticationFailed(Action):
     """Explains a failed secure step and, where sensible, asks for it again."""
 
     def name(self) -> str:
         return "action_authentication_failed"
 
-    def run_with_session(self, dispatcher, tracker, domain, session):
+    def run(self, dispatcher, tracker, domain):
         reason = tracker.get_slot("auth_failure_reason") or "mismatch"
         response = AUTH_FAILURE_RESPONSES.get(reason, "utter_auth_mismatch")
         dispatcher.utter_message(response=response)

@@ -1,6 +1,7 @@
 """What every action shares: one records session per run, formatting, failure handling."""
 from __future__ import annotations
 
+import abc
 import logging
 from datetime import date, datetime
 from decimal import Decimal
@@ -99,7 +100,7 @@ def transcript(tracker: Tracker) -> List[Dict[str, str]]:
     return items
 
 
-class RecordsAction(Action):
+class RecordsAction(Action, abc.ABC):
     """An action that works on the records database in one transaction.
 
     Subclasses implement :meth:`run_with_session`. A failure of the database or
@@ -109,9 +110,11 @@ class RecordsAction(Action):
 
     failure_response = "utter_system_error"
 
-    def name(self) -> str:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
 
+    @abc.abstractmethod
     def run_with_session(
         self,
         dispatcher: CollectingDispatcher,
@@ -119,7 +122,7 @@ class RecordsAction(Action):
         domain: Dict[str, Any],
         session: Session,
     ) -> List[Dict[str, Any]]:
-        raise NotImplementedError
+        """Do the work; the session commits when this returns."""
 
     def on_failure(
         self, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -12,9 +12,9 @@ scenario the README walks through.
 
 Password cost: the demo identities get the full argon2id profile. The crowd
 gets the light profile (see ``passwords.py``): at full strength 600 hashes take
-about 100 s on two cores, the light profile about 3 s. Crowd passwords are
-random and printed nowhere, so nobody can log in with them; a successful
-verification would upgrade a light hash to full strength anyway.
+about 100 s on two cores, light ones about 5 s (the whole seed about 10 s).
+Crowd passwords are random and printed nowhere, so nobody can log in with
+them; a successful verification would upgrade a light hash to full strength.
 
 Running twice does nothing the second time (the demo identities exist); use
 ``--reset`` to delete all records rows first. Refuses to run in production.

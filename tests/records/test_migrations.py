@@ -4,10 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, String, inspect
+from sqlalchemy import Column, MetaData, String, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.records.db import make_engine
 from bot.records.migrate import (
@@ -112,10 +114,6 @@ def test_module_cli_upgrades_without_alembic_ini(tmp_path: Path) -> None:
 
 def test_enum_codes_are_checked_by_the_database(db_url: str) -> None:
     """A code outside the enum is refused by the CHECK constraint itself."""
-    import pytest
-    from sqlalchemy import text
-    from sqlalchemy.exc import IntegrityError
-
     engine = make_engine(db_url)
     try:
         with pytest.raises(IntegrityError):

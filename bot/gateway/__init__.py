@@ -1,0 +1,47 @@
+"""The gateway: one Flask application for the phone line, the web chat and the staff desk.
+
+``create_app`` is the only way to build it (no module-level app). Each part is a
+blueprint in its own module, registered below; the secure step (identity and
+query password) is verified here, never inside Rasa.
+
+Run locally:  .venv/app/bin/flask --app bot.gateway run  (``make run`` does it)
+Production:   gunicorn "bot.gateway:create_app()"
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask
+
+from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the gateway.
+
+    Args:
+        test_config: overrides of the Flask config; ``HOTLINE_SETTINGS`` may hold
+            a ready :class:`bot.settings.Settings` (tests use this instead of
+            environment variables).
+    """
+    app = Flask(__name__)
+    settings: Settings = (test_config or {}).get("HOTLINE_SETTINGS") or load_settings()
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        HOTLINE_SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    from bot.gateway import health
+
+    app.register_blueprint(health.bp)
+    # Parts register here, one blueprint each: voice (phone), chat (web), desk (staff).
+    return app
