@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +168,129 @@ def match_rating(text: str, scale: RatingScale | None = None) -> int | str | Non
         if word in said:
             return score
     return None
+
+
+# --------------------------------------------------------------------------- menus
+
+RESERVED_KEYS = {"*"}  # "*" repeats the prompt everywhere
+MENU_KEYS = set("0123456789")
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str
+    label: str
+    speech: str
+    intent: str | None = None
+    text: str | None = None
+    submenu: str | None = None
+    handover: bool = False
+
+
+@dataclass(frozen=True)
+class Menu:
+    name: str
+    prompt: str
+    items: tuple[MenuItem, ...]
+
+    def item(self, key: str) -> MenuItem | None:
+        return next((item for item in self.items if item.key == key), None)
+
+
+@functools.lru_cache(maxsize=None)
+def menus(flows_dir: Path = FLOWS_DIR) -> dict[str, Menu]:
+    """All menus of ``flows/menu.yml``, validated (keys, targets, one action each)."""
+    where = str(flows_dir / "menu.yml")
+    raw = _load("menu.yml", flows_dir).get("menus")
+    if not isinstance(raw, dict) or "main" not in raw:
+        raise FlowsError(f"{where}: 'menus' must be a mapping with a 'main' menu")
+    result: dict[str, Menu] = {}
+    for name, body in raw.items():
+        here = f"{where}: menus.{name}"
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list) or not body["items"]:
+            raise FlowsError(f"{here}: needs a non-empty 'items' list")
+        items = []
+        for index, item in enumerate(body["items"]):
+            at = f"{here}.items[{index}]"
+            if not isinstance(item, dict):
+                raise FlowsError(f"{at}: must be a mapping")
+            key = str(_require(item, "key", at))
+            if key not in MENU_KEYS:
+                raise FlowsError(f"{at}: key {key!r} must be one digit 0-9 ('*' is reserved)")
+            targets = [t for t in ("intent", "text", "submenu", "handover") if item.get(t)]
+            if len(targets) != 1:
+                raise FlowsError(f"{at}: needs exactly one of intent, text, submenu, handover")
+            if key == "0" and not item.get("handover"):
+                raise FlowsError(f"{at}: key 0 is reserved for a person (handover: true)")
+            items.append(
+                MenuItem(
+                    key=key,
+                    label=str(_require(item, "label", at)),
+                    speech=str(_require(item, "speech", at)),
+                    intent=item.get("intent"),
+                    text=item.get("text"),
+                    submenu=item.get("submenu"),
+                    handover=bool(item.get("handover")),
+                )
+            )
+        _unique([i.key for i in items], "key", here)
+        result[name] = Menu(name=name, prompt=str(body.get("prompt") or ""), items=tuple(items))
+    for menu in result.values():
+        for item in menu.items:
+            if item.submenu and item.submenu not in result:
+                raise FlowsError(f"{where}: menus.{menu.name} key {item.key}: unknown submenu {item.submenu!r}")
+    return result
+
+
+# --------------------------------------------------------------------------- agents
+
+@dataclass(frozen=True)
+class AgentHours:
+    timezone: ZoneInfo
+    periods: tuple[tuple[time, time], ...]
+    transfer_target: str
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether a person is at work at ``moment`` (aware datetime)."""
+        from bot.records.workdays import is_working_day
+
+        local = moment.astimezone(self.timezone)
+        if not is_working_day(local.date()):
+            return False
+        now = local.time()
+        return any(start <= now < end for start, end in self.periods)
+
+
+def _clock(value: object, where: str) -> time:
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, TypeError) as exc:
+        raise FlowsError(f"{where}: {value!r} is not a HH:MM time") from exc
+
+
+@functools.lru_cache(maxsize=None)
+def agent_hours(flows_dir: Path = FLOWS_DIR) -> AgentHours:
+    """Agent working hours and transfer target of ``flows/agents.yml``."""
+    where = str(flows_dir / "agents.yml")
+    raw = _load("agents.yml", flows_dir).get("agents")
+    if not isinstance(raw, dict):
+        raise FlowsError(f"{where}: 'agents' must be a mapping")
+    try:
+        zone = ZoneInfo(str(raw.get("timezone") or "Asia/Shanghai"))
+    except ZoneInfoNotFoundError as exc:
+        raise FlowsError(f"{where}: unknown timezone {raw.get('timezone')!r}") from exc
+    periods = []
+    for index, period in enumerate(raw.get("hours") or []):
+        at = f"{where}: agents.hours[{index}]"
+        start, end = _clock(_require(period, "start", at), at), _clock(_require(period, "end", at), at)
+        if not start < end:
+            raise FlowsError(f"{at}: start must be before end")
+        periods.append((start, end))
+    if not periods:
+        raise FlowsError(f"{where}: agents.hours must list at least one period")
+    return AgentHours(
+        timezone=zone,
+        periods=tuple(periods),
+        transfer_target=str(_require(raw, "transfer_target", f"{where}: agents")),
+    )

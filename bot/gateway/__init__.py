@@ -44,4 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     # Parts register here, one blueprint each: voice (phone), chat (web), desk (staff).
+    # -- voice --
+    # -- chat --
+    # -- desk --
     return app

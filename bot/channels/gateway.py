@@ -1,0 +1,103 @@
+"""Base of the Rasa input channels that only the gateway talks to (``voice``, ``webchat``).
+
+Rasa serves channel webhooks without its API token, so these channels check a
+shared secret that only the gateway knows (header ``X-Gateway-Secret``, value of
+``GATEWAY_CHANNEL_SECRET``). The gateway posts JSON:
+
+    {"sender": "<conversation id>", "kind": "text", "text": "…", "metadata": {…}}
+    {"sender": "<conversation id>", "kind": "intent", "intent": "authenticated",
+     "entities": {"auth_token": "…"}, "metadata": {…}}
+
+``kind: text`` is what a person said or typed: it is neutralised (no leading
+"/") so that it can never pose as an intent. ``kind: intent`` is the gateway's
+own message (secure-step outcome, a keypad menu choice). The reply is the list of
+the assistant's messages, as Rasa's REST channel returns it.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.text import intent_message, neutralize_user_text
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Gateway-Secret"
+DEFAULT_SECRET = "local-dev-gateway-secret"
+MAX_TEXT = 10_000
+
+
+def channel_secret() -> str:
+    return os.environ.get("GATEWAY_CHANNEL_SECRET") or DEFAULT_SECRET
+
+
+class GatewayInput(InputChannel):
+    """A channel fed by the gateway; subclasses only give their name."""
+
+    @classmethod
+    def name(cls) -> Text:  # pragma: no cover - subclasses name themselves
+        raise NotImplementedError
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GatewayInput":
+        return cls()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        hook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), channel_secret().encode()):
+                return response.json({"error": "forbidden"}, status=403)
+            body = request.json if isinstance(request.json, dict) else None
+            if body is None or not isinstance(body.get("sender"), str) or not body["sender"]:
+                return response.json({"error": "sender and kind are required"}, status=400)
+            try:
+                text = self._message_text(body)
+            except ValueError as exc:
+                return response.json({"error": str(exc)}, status=400)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    body["sender"],
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
+            return response.json(collector.messages)
+
+        return hook
+
+    @staticmethod
+    def _message_text(body: Dict[str, Any]) -> str:
+        kind = body.get("kind")
+        if kind == "text":
+            text = body.get("text")
+            if not isinstance(text, str):
+                raise ValueError("text must be a string")
+            return neutralize_user_text(text[:MAX_TEXT])
+        if kind == "intent":
+            entities = body.get("entities") or {}
+            if not isinstance(entities, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in entities.items()
+            ):
+                raise ValueError("entities must map names to strings")
+            return intent_message(str(body.get("intent") or ""), entities)
+        raise ValueError("kind must be 'text' or 'intent'")
