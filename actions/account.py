@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import (
     RecordsAction,
+    latest_intent,
     format_date,
     format_money,
     format_month,
@@ -160,7 +161,7 @@ class ActionQueryAccount(RecordsAction):
         return "action_query_account"
 
     def run_with_session(self, dispatcher, tracker, domain, session):
-        intent = tracker.get_intent_of_latest_message()
+        intent = latest_intent(tracker)
         kind = QUERY_BY_INTENT.get(intent) or tracker.get_slot("pending_query") or "balance"
         token = tracker.get_slot("auth_token")
         if not token:
@@ -210,8 +211,10 @@ class ActionAuthenticationFailed(Action):
         return "action_authentication_failed"
 
     def run(self, dispatcher, tracker, domain):
-        reason = tracker.get_slot("auth_failure_reason") or "mismatch"
-        response = AUTH_FAILURE_RESPONSES.get(reason, "utter_auth_mismatch")
+        reason = tracker.get_slot("auth_failure_reason")
+        if reason not in AUTH_FAILURE_RESPONSES:
+            reason = "mismatch"
+        response = AUTH_FAILURE_RESPONSES[reason]
         dispatcher.utter_message(response=response)
         events: List[Dict[str, Any]] = [SlotSet("auth_token", None)]
         if reason in RETRYABLE_FAILURES:

@@ -66,6 +66,12 @@ def today_local() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    """The intent Rasa chose for the latest message (also for ``/intent`` messages,
+    which carry no intent ranking)."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
 def intent_path(tracker: Tracker, limit: int = 8) -> List[str]:
     """The intents of the last ``limit`` user turns, oldest first."""
     intents = [

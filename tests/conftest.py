@@ -189,3 +189,31 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield _pg_url(name)
     finally:
         _truncate_pg_database(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def seeded_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database with the demo identities and a small synthetic crowd,
+    seeded once per test session and backend and shared by the tests that use it.
+
+    Tests on it must not assume an empty database: they use their own
+    conversation ids and look rows up by the ids they created.
+    """
+    from bot.records.db import session_scope
+    from bot.records.migrate import upgrade
+    from bot.records.seed import MIN_COUNT, seed
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'records.db'}"
+        name = None
+    else:
+        name = _create_pg_database()
+        url = _pg_url(name)
+    try:
+        upgrade(url)
+        with session_scope(url) as session:
+            seed(session, count=MIN_COUNT)
+        yield url
+    finally:
+        if name:
+            _drop_pg_database(name)
