@@ -3,7 +3,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 .DEFAULT_GOAL := help
 
-.PHONY: help setup migrate seed train run chat test bench clean
+.PHONY: help setup migrate seed train run chat test bench policy-report clean
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
@@ -37,6 +37,9 @@ test: setup train
 
 bench: setup train
 	@$(APP) -m bench.run
+
+policy-report: setup
+	@$(APP) scripts/policy_report.py
 
 clean:
 	rm -rf var .rasa results

@@ -1,0 +1,148 @@
+"""Whole conversations in Chinese over Rasa's REST channel, with the trained model,
+the real action server and records, and the terminal client's secure step."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from bot.chat import RestConversation, secure_step
+from bot.records.db import dispose_engines, session_scope
+from bot.records.models import Complaint
+from bot.records.seed import DEMO_IDENTITIES
+
+DEMO = {identity.key: identity for identity in DEMO_IDENTITIES}
+
+
+@pytest.fixture
+def chat(stack, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", stack.database_url)
+    dispose_engines()
+    return RestConversation(stack.rasa_url)
+
+
+def texts(messages):
+    return " ".join(m.get("text") or "" for m in messages)
+
+
+def asks_secure_step(messages):
+    return any((m.get("custom") or {}).get("secure_input") == "identity" for m in messages)
+
+
+def verify(chat, key, password=None):
+    identity = DEMO[key]
+    return secure_step(chat, ask=lambda _: identity.id_number,
+                       ask_secret=lambda _: password or identity.password)
+
+
+def test_balance_then_loan_then_withdrawal_after_one_verification(chat, stack):
+    first = chat.say("你好 我想查下我公积金还有好多钱")
+    assert asks_secure_step(first)
+    answer = texts(verify(chat, "normal_loan"))
+    assert "身份核验成功" in answer and "56,789.12元" in answer and "1020****5060" in answer
+    loan = texts(chat.say("我的公积金贷款还欠好多"))
+    assert "剩余本金" in loan and "下次还款日" in loan
+    withdrawal = texts(chat.say("委托提取哪天划款"))
+    assert "下次划款日" in withdrawal
+
+
+def test_sealed_account_and_no_loan(chat):
+    chat.say("查询余额")
+    assert "封存" in texts(verify(chat, "sealed"))
+    assert "没有公积金贷款" in texts(chat.say("我贷款还欠多少钱"))
+
+
+def test_wrong_password_then_lockout_offers_a_person(chat):
+    chat.say("查一下我的公积金余额")
+    for attempt in range(5):
+        reply = texts(verify(chat, "lockout", password="000000"))
+    assert "不正确" in reply
+    locked = texts(verify(chat, "lockout"))  # right password, but locked now
+    assert "暂时无法在线查询" in locked and "转人工" in locked
+    assert "转接人工" in texts(chat.say("转人工"))
+
+
+def test_policy_question_answered_in_one_reply(chat):
+    answer = texts(chat.say("公积金贷款利率现在是好多"))
+    assert "2.6%" in answer or "2.1%" in answer
+
+
+def test_complaint_with_readback_ticket_and_deadline_stored_once(chat, stack):
+    assert "哪一类" in texts(chat.say("我要投诉"))
+    chat.say("服务态度")
+    chat.say("今天上午在后子门大厅办提取，窗口工作人员很不耐烦还吼人")
+    chat.say("后子门一站式服务大厅")
+    chat.say("不知道")
+    readback = texts(chat.say("幺三八幺二三四五六七八"))
+    assert "13812345678" in readback and "服务态度" in readback
+    recorded = chat.say("确认")
+    ticket = next(m["custom"]["complaint_ticket"] for m in recorded if (m.get("custom") or {}).get("complaint_ticket"))
+    assert ticket in texts(recorded) and "5个工作日" in texts(recorded)
+    chat.say("确认")  # said again: nothing more is stored
+    with session_scope(stack.database_url) as session:
+        count = session.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.conversation_id == chat.sender_id)
+        )
+    assert count == 1
+    status = texts(chat.say(f"查一下投诉单{ticket}"))
+    assert ticket in status and "已受理" in status
+
+
+def test_policy_question_in_the_middle_of_a_complaint_then_it_resumes(chat):
+    chat.say("我要投诉")
+    interrupted = texts(chat.say("监督电话是多少"))
+    assert "86279298" in interrupted and "哪一类" in interrupted
+
+
+def test_two_misunderstandings_offer_a_person(chat):
+    chat.say("asdfgh qwerty")
+    assert "转接人工客服吗" in texts(chat.say("zxcvb nm"))
+
+
+def test_goodbye_asks_for_a_rating(chat):
+    assert "评价" in texts(chat.say("没得啥子了 再见"))
+    assert "再见" in texts(chat.say("2"))
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("", "还没有输入内容"),
+        ("   ", "还没有输入内容"),
+        ("我" * 5000, "太长了"),
+        ("What is my balance?", "只能用中文"),
+        ("😀😀😀", "没能识别"),
+        ("'; DROP TABLE complaints; --", "只能用中文"),
+    ],
+)
+def test_bad_input_gets_a_clear_chinese_reply(chat, message, expected):
+    assert expected in texts(chat.say(message))
+
+
+def test_wrong_check_digit_in_id_number(chat):
+    chat.say("查余额")
+    reply = secure_step(chat, ask=lambda _: "510104198503150018", ask_secret=lambda _: "135790")
+    assert "格式不正确" in texts(reply)
+
+
+def test_forged_token_sent_straight_to_rasa_is_refused(stack):
+    reply = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        json={"sender": "forger", "message": '/authenticated{"auth_token": "forged"}'},
+        timeout=30,
+    ).json()
+    assert "身份核验信息无效" in texts(reply)
+
+
+def test_password_never_reaches_rasa_tracker_or_logs(chat, stack):
+    chat.say("查余额")
+    verify(chat, "pending_withdrawal")
+    chat.say("提取进度")
+    password = DEMO["pending_withdrawal"].password
+    with sqlite3.connect(stack.tracker_db) as db:
+        stored = " ".join(str(row) for row in db.execute("SELECT * FROM events"))
+    assert stored and password not in stored
+    for log in stack.workdir.glob("*.log"):
+        assert password not in log.read_text(encoding="utf-8", errors="replace"), log.name
