@@ -48,9 +48,9 @@ class ActionHandleFallback(Action):
         unusable = classify_unusable(text, MAX_MESSAGE_LENGTH)
         if unusable:
             dispatcher.utter_message(response=UNUSABLE_RESPONSES[unusable])
-        elif consecutive_misses(tracker) >= 2:
+        if consecutive_misses(tracker) >= 2:
             dispatcher.utter_message(response="utter_offer_human")
-        else:
+        elif not unusable:
             dispatcher.utter_message(response="utter_rephrase")
         # The misunderstood turn must not steer later predictions.
         return [UserUtteranceReverted()]

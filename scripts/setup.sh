@@ -23,26 +23,36 @@ find_python() {
 }
 
 PYTHON=$(find_python) || fail "find Python 3.10" "Rasa 3.6 needs Python 3.10 (see .python-version); install it with pyenv or set HOTLINE_PYTHON."
-stamp=$(sha256sum pyproject.toml | cut -c1-16)
+# The pins of one extra (the lines of its list in pyproject.toml).
+extra_pins() {
+  sed -n "/^$1 = \[/,/^\]/p" pyproject.toml
+}
 
 build_env() {  # name extras
-  local name=$1 extras=$2 dir=.venv/$1
+  local name=$1 extras=$2 dir=.venv/$1 stamp
+  stamp=$(for extra in ${extras//,/ }; do extra_pins "$extra"; done | sha256sum | cut -c1-16)
   if [ -f "$dir/.built-$stamp" ] && [ -x "$dir/bin/python" ]; then
     echo "    $dir is up to date"; return 0
   fi
-  step "Building the $name environment ($dir, extras: $extras) — a few minutes the first time"
-  rm -rf "$dir"
-  "$PYTHON" -m venv "$dir" || fail "create $dir" "python -m venv failed"
-  "$dir/bin/python" -m pip install --quiet --upgrade "pip<25" "setuptools<70" wheel \
-    || fail "upgrade pip in $dir" "see the pip output above"
-  "$dir/bin/python" -m pip install --progress-bar on -e ".[$extras]" 2>&1 \
-    | grep -v -E "is ignored: it is neither a file nor a directory" \
-    | grep -E --line-buffered "^(Collecting|Successfully|ERROR|error)" \
-    | sed -u 's/^/    /' || true
-  "$dir/bin/python" -m pip check >/dev/null 2>&1 || true
+  if [ -x "$dir/bin/python" ]; then
+    step "Updating the $name environment ($dir): its pins in pyproject.toml changed"
+  else
+    step "Building the $name environment ($dir, extras: $extras) — a few minutes the first time"
+    "$PYTHON" -m venv "$dir" || fail "create $dir" "python -m venv failed"
+  fi
+  local log=var/pip-$name.log
+  "$dir/bin/python" -m pip install --quiet --upgrade "pip<25" "setuptools<70" wheel > "$log" 2>&1 \
+    || fail "upgrade pip in $dir" "see $log"
+  set +e
+  "$dir/bin/python" -m pip install -e ".[$extras]" 2>&1 | tee "$log" \
+    | grep -E --line-buffered "^(Collecting|Successfully|ERROR)" | sed -u 's/^/    /'
+  local status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" -eq 0 ] || fail "install $name environment" "pip exited with $status; see $log"
   "$dir/bin/python" -c "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]" \
     $( [ "$name" = rasa ] && echo "rasa jieba cn2an" || echo "rasa_sdk flask sqlalchemy alembic twilio pytest" ) \
     || fail "install $name environment" "a package did not install; run: $dir/bin/pip install -e '.[$extras]'"
+  rm -f "$dir"/.built-*
   touch "$dir/.built-$stamp"
 }
 

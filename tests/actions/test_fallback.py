@@ -47,6 +47,11 @@ def test_second_miss_in_a_row_offers_a_person():
     assert said == ["utter_offer_human"]
 
 
+def test_second_unusable_message_in_a_row_explains_and_offers_a_person():
+    said, _ = fallback("zxcvb", earlier=missed_turn("asdfgh"))
+    assert said == ["utter_input_not_chinese", "utter_offer_human"]
+
+
 def test_a_miss_after_an_understood_turn_only_asks_to_rephrase():
     understood = [user_event("查余额", "query_balance"),
                   {"event": "action", "name": "action_query_account", "timestamp": 1.0}]
