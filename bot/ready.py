@@ -32,7 +32,17 @@ def parts_healthy(settings, timeout: float = 2.0) -> dict[str, bool]:
         checks["actions"] = health.ok
     except requests.RequestException:
         checks["actions"] = False
+    try:
+        checks["gateway"] = requests.get(f"{gateway_url()}/healthz", timeout=timeout).ok
+    except requests.RequestException:
+        checks["gateway"] = False
     return checks
+
+
+def gateway_url() -> str:
+    import os
+
+    return f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT') or 8000}"
 
 
 def wait_until_healthy(settings, deadline_s: float = 300.0) -> float:
@@ -54,8 +64,10 @@ def main() -> int:
         return 1
     print(
         f"\n==> 96319 assistant ready after {took:.0f} s.\n"
-        "    Talk to it in another terminal:  make chat\n"
-        f"    Rasa REST channel: {settings.rasa_url}/webhooks/rest/webhook\n"
+        f"    Web chat (demo site):  {gateway_url()}/\n"
+        f"    Staff desk:            {gateway_url()}/desk/  (first supervisor: see README, 'Staff desk')\n"
+        "    Call it (simulator):   .venv/app/bin/python -m bot.gateway.voice.simulator\n"
+        "    Terminal chat:         make chat\n"
         "    Demo identities and passwords: README, section 'Demo identities'.\n"
         "    Stop with Ctrl-C.\n",
         flush=True,

@@ -217,3 +217,16 @@ def seeded_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     finally:
         if name:
             _drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Stack"]:
+    """The real assistant (trained model, action server, records) for the whole
+    test session, shared by the REST, voice and web chat end-to-end tests."""
+    from tests.e2e.stack import Stack
+
+    running = Stack(workdir=tmp_path_factory.mktemp("stack")).start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
 import time
@@ -703,10 +704,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    settings = load_settings()
-    if settings.is_production:
+    # Checked before the settings are loaded: demo data must never reach a
+    # production database, whatever else is (or is not yet) configured.
+    if os.environ.get("HOTLINE_ENV", "").strip() == "production":
         print("refusing to seed demo data: HOTLINE_ENV is production", file=sys.stderr)
         return 2
+    settings = load_settings()
     if args.count < MIN_COUNT:
         parser.error(f"--count must be at least {MIN_COUNT}")
     url = args.url or settings.database_url

@@ -127,6 +127,20 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"stack not healthy after {timeout} s: {self.healthy()} (logs in {self.workdir})")
 
+    def clear_auth_failures(self, account_number: str) -> None:
+        """Forget failed verifications of one account, so a lock-out test can
+        start from zero whichever test used the shared stack before it."""
+        from sqlalchemy import delete, select
+
+        from bot.records.db import session_scope
+        from bot.records.models import AuthFailure, FundAccount
+
+        with session_scope(self.database_url) as session:
+            account_id = session.scalar(
+                select(FundAccount.id).where(FundAccount.account_number == account_number)
+            )
+            session.execute(delete(AuthFailure).where(AuthFailure.account_id == account_id))
+
     def stop_part(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process and process.poll() is None:

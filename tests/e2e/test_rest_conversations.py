@@ -54,7 +54,8 @@ def test_sealed_account_and_no_loan(chat):
     assert "没有公积金贷款" in texts(chat.say("我贷款还欠多少钱"))
 
 
-def test_wrong_password_then_lockout_offers_a_person(chat):
+def test_wrong_password_then_lockout_offers_a_person(chat, stack):
+    stack.clear_auth_failures(DEMO["lockout"].account_number)
     chat.say("查一下我的公积金余额")
     for attempt in range(5):
         reply = texts(verify(chat, "lockout", password="000000"))

@@ -250,8 +250,6 @@ def test_cli_refuses_production(monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HOTLINE_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://prod@db/hotline")
-    monkeypatch.setenv("RASA_TOKEN", "t")
-    monkeypatch.setenv("SECRET_KEY", "s")
     assert seed_module.main(["--count", "20"]) == 2
     assert "production" in capsys.readouterr().err
 
