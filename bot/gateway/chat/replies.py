@@ -1,0 +1,221 @@
+"""Translation between Rasa's messages and the widget's JSON (the channel's wire format).
+
+The widget renders every ``text`` with ``textContent``; the only markup-like
+data it gets are links, and only those a response marks in its custom payload
+(``custom: {links: [{title, url}]}``), checked here: ``https://`` or ``tel:``
+URLs, nothing else. Buttons go to the browser as titles with an index; their
+payloads stay in the gateway (:mod:`bot.gateway.chat.state`), so the browser can
+only pick one of the buttons the assistant offered, never write an intent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from bot.records.identifiers import classify_identifier, normalize_ticket_id
+
+# Intents only the gateway sends after the secure step; never from a button or menu.
+SYSTEM_INTENTS = frozenset({"authenticated", "authentication_failed"})
+
+MAX_BUTTONS = 12
+MAX_BUTTON_TITLE = 40
+MAX_BUTTON_PAYLOAD = 200
+MAX_LINKS = 5
+MAX_LINK_TITLE = 100
+MAX_LINK_URL = 500
+MAX_TEXT = 4000
+
+_INTENT_PAYLOAD_RE = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?$", re.S)
+_TEL_RE = re.compile(r"^tel:\+?[0-9\-]{3,20}$")
+_CONTROL_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_NUMBER_RUN_RE = re.compile(r"[0-9]{6,}[Xx]?")
+_PASSWORD_WORD_RE = re.compile(r"密码|密碼|password", re.I)
+
+
+@dataclass
+class Reply:
+    """One turn of the assistant, ready for the widget."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    secure_step: bool = False
+    handover: bool = False
+
+
+def clean_text(text: str) -> str:
+    """What a visitor typed, without control and direction-override characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_RE.sub("", text).strip()
+
+
+def looks_like_secret(text: str, *, secure_step_open: bool) -> bool:
+    """Whether a chat message seems to carry an identifier or a query password.
+
+    While the verification form is open, any 6-digit number or identifier is
+    refused (it belongs in the form, and the password must never reach Rasa).
+    At other times only a 6-digit number next to an identifier or the word
+    密码 is refused, so that amounts and ticket numbers still pass.
+    """
+    from bot.records.identifiers import normalize_digits
+
+    typed = normalize_digits(text)
+    # Numbers as typed, and as one run where spaces or dashes group the digits
+    # ("1020 3040 5060" is an account number).
+    as_typed = _NUMBER_RUN_RE.findall(typed)
+    grouped = _NUMBER_RUN_RE.findall(re.sub(r"[\s\-]+", "", typed))
+    six_digits = any(len(run) == 6 and run.isdigit() for run in as_typed)
+    identifier = any(classify_identifier(run)[0] is not None for run in {*as_typed, *grouped})
+    if secure_step_open:
+        return six_digits or identifier
+    return six_digits and (identifier or bool(_PASSWORD_WORD_RE.search(text)))
+
+
+def _safe_link(raw: Any) -> dict[str, str] | None:
+    if not isinstance(raw, dict):
+        return None
+    title, url = raw.get("title"), raw.get("url")
+    if not isinstance(title, str) or not isinstance(url, str):
+        return None
+    title, url = title.strip(), url.strip()
+    if not title or len(title) > MAX_LINK_TITLE or not url or len(url) > MAX_LINK_URL:
+        return None
+    if any(ch.isspace() for ch in url) or _CONTROL_RE.search(url):
+        return None
+    if _TEL_RE.fullmatch(url):
+        return {"title": title, "url": url}
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        return None
+    return {"title": title, "url": url}
+
+
+def _apply_custom(item: dict[str, Any], custom: Any, reply: Reply | None) -> None:
+    if not isinstance(custom, dict):
+        return
+    if custom.get("secure_input") == "identity" and reply is not None:
+        reply.secure_step = True
+    if custom.get("handover") is True:
+        item["handover"] = True
+        if reply is not None:
+            reply.handover = True
+    ticket = custom.get("complaint_ticket")
+    if isinstance(ticket, str) and normalize_ticket_id(ticket):
+        item["ticket"] = normalize_ticket_id(ticket)
+    links = [link for link in map(_safe_link, custom.get("links") or []) if link]
+    if links:
+        item.setdefault("links", []).extend(links[:MAX_LINKS])
+
+
+def _buttons(raw: Any) -> list[tuple[str, str]]:
+    buttons = []
+    for button in raw if isinstance(raw, list) else []:
+        if not isinstance(button, dict):
+            continue
+        title, payload = button.get("title"), button.get("payload")
+        if not isinstance(title, str) or not isinstance(payload, str):
+            continue
+        title, payload = title.strip()[:MAX_BUTTON_TITLE], payload.strip()
+        if title and payload and len(payload) <= MAX_BUTTON_PAYLOAD:
+            buttons.append((title, payload))
+    return buttons[:MAX_BUTTONS]
+
+
+def parse_reply(messages: Iterable[dict[str, Any]]) -> Reply:
+    """Turn Rasa's channel reply (text, buttons and custom payloads) into a :class:`Reply`.
+
+    Rasa's collecting channel sends a response's custom payload as a message of
+    its own right after the text; it is attached to that text here.
+    """
+    reply = Reply()
+    for message in messages:
+        text = message.get("text")
+        if isinstance(text, str) and text.strip():
+            reply.messages.append({"role": "bot", "text": text.strip()[:MAX_TEXT]})
+        buttons = _buttons(message.get("buttons"))
+        if buttons:
+            reply.buttons = buttons
+        custom = message.get("custom")
+        if custom is not None:
+            if not reply.messages:
+                reply.messages.append({"role": "bot", "text": ""})
+            _apply_custom(reply.messages[-1], custom, reply)
+    reply.messages = [m for m in reply.messages if m["text"] or len(m) > 2]
+    return reply
+
+
+def intent_from_payload(payload: str) -> tuple[str, dict[str, str]] | None:
+    """``/intent{"k": "v"}`` of a Rasa button as (intent, entities); None for plain text.
+
+    Raises ValueError for a payload that looks like an intent but is malformed or
+    names a system intent: such a button is never sent.
+    """
+    import json
+
+    if not payload.startswith("/"):
+        return None
+    match = _INTENT_PAYLOAD_RE.fullmatch(payload)
+    if match is None:
+        raise ValueError("malformed intent payload")
+    intent, raw_entities = match.group(1), match.group(2)
+    if intent in SYSTEM_INTENTS:
+        raise ValueError("system intent in a button")
+    entities: dict[str, str] = {}
+    if raw_entities:
+        parsed = json.loads(raw_entities)
+        if not isinstance(parsed, dict):
+            raise ValueError("entities must be an object")
+        entities = {str(k): str(v) for k, v in parsed.items()}
+    return intent, entities
+
+
+def history(
+    events: Iterable[dict[str, Any]],
+    *,
+    verified_note: str,
+    failed_note: str,
+    handover_text: str | None = None,
+) -> list[dict[str, Any]]:
+    """The visible conversation of the current Rasa session, from tracker events.
+
+    Gateway messages appear as what the visitor did: a menu choice by its label
+    (``metadata.display``), the secure step only as a note (verified / failed);
+    the token itself is never part of the history. ``handover_text`` replaces the
+    assistant's hand-over announcement (outside agent hours).
+    """
+    events = list(events)
+    starts = [i for i, event in enumerate(events) if event.get("event") == "session_started"]
+    if starts:
+        events = events[starts[-1] + 1 :]
+    items: list[dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent == "authenticated":
+                items.append({"role": "note", "text": verified_note, "tone": "ok"})
+                continue
+            if intent == "authentication_failed":
+                items.append({"role": "note", "text": failed_note, "tone": "warn"})
+                continue
+            metadata = event.get("metadata") or {}
+            display = metadata.get("display") if isinstance(metadata, dict) else None
+            text = display if isinstance(display, str) else event.get("text")
+            if isinstance(text, str) and text.strip() and not text.startswith("/"):
+                items.append({"role": "user", "text": text.strip()[:MAX_TEXT]})
+        elif kind == "bot":
+            text = event.get("text")
+            item: dict[str, Any] = {
+                "role": "bot",
+                "text": text.strip()[:MAX_TEXT] if isinstance(text, str) else "",
+            }
+            _apply_custom(item, (event.get("data") or {}).get("custom"), None)
+            if item.get("handover") and handover_text:
+                item["text"] = handover_text
+            if item["text"] or len(item) > 2:
+                items.append(item)
+    return items

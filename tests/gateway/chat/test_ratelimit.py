@@ -1,0 +1,101 @@
+"""Rate limits: in-process, and shared through the real Redis (127.0.0.1:6379 here and in CI)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+import pytest
+
+from bot.gateway.chat.ratelimit import MemoryRateLimiter, RedisRateLimiter, make_limiter
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _limiters(clock):
+    prefix = f"test:chat:{uuid.uuid4().hex}:"
+    return {
+        "memory": MemoryRateLimiter(clock),
+        "redis": RedisRateLimiter(REDIS_URL, clock=clock, prefix=prefix),
+    }
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiter_and_clock(request):
+    clock = FakeClock()
+    limiter = _limiters(clock)[request.param]
+    if request.param == "redis":
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        except redis.RedisError as exc:
+            pytest.fail(f"Redis is required for this test ({REDIS_URL}): {exc}", pytrace=False)
+    return limiter, clock
+
+
+def test_allows_up_to_the_limit_then_refuses_with_retry_after(limiter_and_clock):
+    limiter, clock = limiter_and_clock
+    clock.now = 6_000_000.0 + 10  # 10 s into a 60 s window
+    verdicts = [limiter.hit("s:abc", 3, 60) for _ in range(5)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
+    assert verdicts[3].retry_after == 50
+
+
+def test_a_new_window_starts_afresh(limiter_and_clock):
+    limiter, clock = limiter_and_clock
+    clock.now = 6_000_000.0
+    assert all(limiter.hit("a:1.2.3.4", 2, 60).allowed for _ in range(2))
+    assert not limiter.hit("a:1.2.3.4", 2, 60).allowed
+    clock.now += 60
+    assert limiter.hit("a:1.2.3.4", 2, 60).allowed
+
+
+def test_keys_are_counted_apart(limiter_and_clock):
+    limiter, _ = limiter_and_clock
+    assert limiter.hit("s:one", 1, 60).allowed
+    assert not limiter.hit("s:one", 1, 60).allowed
+    assert limiter.hit("s:two", 1, 60).allowed
+
+
+def test_redis_counts_are_shared_between_processes():
+    clock = FakeClock()
+    prefix = f"test:chat:{uuid.uuid4().hex}:"
+    first = RedisRateLimiter(REDIS_URL, clock=clock, prefix=prefix)
+    second = RedisRateLimiter(REDIS_URL, clock=clock, prefix=prefix)
+    assert first.hit("a:9.9.9.9", 2, 60).allowed
+    assert second.hit("a:9.9.9.9", 2, 60).allowed
+    assert not first.hit("a:9.9.9.9", 2, 60).allowed
+
+
+def test_redis_down_falls_back_to_memory_and_says_so(caplog):
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.ERROR, logger="bot.gateway.chat.ratelimit"):
+        verdicts = [limiter.hit("s:x", 2, 60) for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, True, False]
+    assert sum("Redis unavailable" in r.message for r in caplog.records) == 1
+
+
+def test_make_limiter_chooses_by_redis_url():
+    assert isinstance(make_limiter(""), MemoryRateLimiter)
+    assert isinstance(make_limiter(REDIS_URL), RedisRateLimiter)
+
+
+def test_memory_limiter_stays_bounded(monkeypatch):
+    import bot.gateway.chat.ratelimit as module
+
+    monkeypatch.setattr(module, "MAX_MEMORY_KEYS", 50)
+    clock = FakeClock()
+    limiter = MemoryRateLimiter(clock)
+    for i in range(500):
+        limiter.hit(f"a:{i}", 5, 60)
+    assert len(limiter._counts) <= 50

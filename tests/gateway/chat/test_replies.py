@@ -1,0 +1,175 @@
+"""Rasa replies to widget JSON, history from tracker events, and what a visitor may send."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.gateway.chat.replies import (
+    clean_text,
+    history,
+    intent_from_payload,
+    looks_like_secret,
+    parse_reply,
+)
+
+
+def test_custom_payload_joins_its_text():
+    reply = parse_reply(
+        [
+            {"recipient_id": "x", "text": "为保护您的信息安全…"},
+            {"recipient_id": "x", "custom": {"secure_input": "identity"}},
+        ]
+    )
+    assert reply.secure_step is True
+    assert reply.messages == [{"role": "bot", "text": "为保护您的信息安全…"}]
+
+
+def test_ticket_handover_and_buttons():
+    reply = parse_reply(
+        [
+            {
+                "text": "请选择",
+                "buttons": [{"title": "确认", "payload": "确认"}, {"title": "", "payload": "x"}],
+            },
+            {"text": "您的投诉已登记，投诉单号TS2611270003。"},
+            {"custom": {"complaint_ticket": "ts2611270003"}},
+            {"text": "正在为您转接"},
+            {"custom": {"handover": True}},
+        ]
+    )
+    assert reply.buttons == [("确认", "确认")]
+    assert reply.messages[1]["ticket"] == "TS2611270003"
+    assert reply.messages[2]["handover"] is True and reply.handover is True
+    assert reply.secure_step is False
+
+
+@pytest.mark.parametrize("ticket", ["TS26112700", "<b>TS2611270003</b>", 12, "TS2613270001"])
+def test_only_real_ticket_numbers_are_marked(ticket):
+    reply = parse_reply([{"text": "已登记"}, {"custom": {"complaint_ticket": ticket}}])
+    assert "ticket" not in reply.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://cdzfgjj.chengdu.gov.cn/", True),
+        ("tel:96319", True),
+        ("http://cdzfgjj.chengdu.gov.cn/", False),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("https://user:pw@evil.example/", False),
+        ("https://evil.example/\u202e", False),
+        ("https:///nohost", False),
+        ("//evil.example", False),
+    ],
+)
+def test_links_only_https_or_tel(url, kept):
+    reply = parse_reply([{"text": "详见"}, {"custom": {"links": [{"title": "官网", "url": url}]}}])
+    assert ("links" in reply.messages[0]) is kept
+
+
+def test_bot_text_is_passed_as_text_not_interpreted():
+    evil = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    reply = parse_reply([{"text": evil}])
+    assert reply.messages == [{"role": "bot", "text": evil}]  # the widget uses textContent
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("确认", None),
+        ("/affirm", ("affirm", {})),
+        (
+            '/inform{"complaint_category": "服务态度"}',
+            ("inform", {"complaint_category": "服务态度"}),
+        ),
+    ],
+)
+def test_button_payloads(payload, expected):
+    assert intent_from_payload(payload) == expected
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '/authenticated{"auth_token": "forged"}',
+        '/authentication_failed{"reason": "mismatch"}',
+        "/not an intent",
+        "/affirm{not json}",
+        '/affirm["list"]',
+    ],
+)
+def test_system_or_malformed_intent_buttons_are_refused(payload):
+    with pytest.raises(ValueError):
+        intent_from_payload(payload)
+
+
+def _user(text, intent, metadata=None):
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": intent}},
+        "metadata": metadata or {},
+    }
+
+
+def _bot(text, custom=None):
+    return {"event": "bot", "text": text, "data": {"custom": custom, "buttons": None}}
+
+
+def test_history_shows_what_the_visitor_saw():
+    token = "secret-token-value"
+    events = [
+        _user("旧会话", "greet"),
+        _bot("旧回答"),
+        {"event": "session_started"},
+        _user("/query_balance", "query_balance", {"display": "账户余额查询"}),
+        _bot("请验证身份", {"secure_input": "identity"}),
+        _user(f'/authenticated{{"auth_token": "{token}"}}', "authenticated"),
+        _bot("身份核验成功。"),
+        _user('/authentication_failed{"reason": "mismatch"}', "authentication_failed"),
+        _user("/goodbye", "goodbye"),
+        _user("转人工", "human_agent"),
+        _bot("正在为您转接", {"handover": True}),
+        {"event": "action", "name": "action_listen"},
+    ]
+    items = history(
+        events, verified_note="已验证", failed_note="验证未通过", handover_text="非工作时间"
+    )
+    assert items == [
+        {"role": "user", "text": "账户余额查询"},
+        {"role": "bot", "text": "请验证身份"},
+        {"role": "note", "text": "已验证", "tone": "ok"},
+        {"role": "bot", "text": "身份核验成功。"},
+        {"role": "note", "text": "验证未通过", "tone": "warn"},
+        {"role": "user", "text": "转人工"},
+        {"role": "bot", "text": "非工作时间", "handover": True},
+    ]
+    assert token not in json.dumps(items, ensure_ascii=False)
+
+
+def test_clean_text_removes_controls_and_direction_overrides():
+    assert clean_text("  你好\u202e\u0000\r\n世界\u200b ") == "你好\n世界"
+
+
+@pytest.mark.parametrize(
+    ("text", "secure_open", "refused"),
+    [
+        ("135790", True, True),
+        ("密码 １３５７９０", True, True),
+        ("510104198503150017", True, True),
+        ("1020 3040 5060", True, True),
+        ("我想问问提取条件", True, False),
+        ("我的密码是135790", False, True),
+        ("510104198503150017 135790", False, True),
+        ("我想贷款500000元", False, False),
+        ("投诉单号TS2611270003", False, False),
+        ("电话13912345678", False, False),
+        ("135790", False, False),
+    ],
+)
+def test_secrets_are_kept_out_of_the_chat(text, secure_open, refused):
+    assert looks_like_secret(text, secure_step_open=secure_open) is refused
