@@ -1,0 +1,42 @@
+"""The phone line: 96319 over Twilio, in Mandarin (issue 3).
+
+- :mod:`.views`: the Twilio webhooks (blueprint ``voice`` under ``/voice``);
+- :mod:`.call`: what the caller hears next (menus from ``flows/``, the
+  assistant's answers, the keypad secure step, transfer and callback);
+- :mod:`.twiml`: TwiML, only through ``twilio.twiml.voice_response``;
+- :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
+- :mod:`.security`: signatures, the public URL behind a proxy, log redaction;
+- :mod:`.rasa_client`: the HTTP wrapper of Rasa's ``voice`` channel;
+- :mod:`.sms`: the complaint-ticket SMS (Twilio, or the outbox table);
+- :mod:`.store`: call records, call state, processed turns;
+- :mod:`.simulator`: ``python -m bot.gateway.voice.simulator``, a phone on the terminal.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from bot.flows import FLOWS_DIR, FlowsError, agent_hours, menus
+from bot.flows_voice import check_voice_flows
+from bot.gateway.voice.call import VoiceService
+from bot.gateway.voice.views import bp
+
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Validate the call flows and build the voice service.
+
+    A broken file under ``flows/`` raises :class:`bot.flows.FlowsError` naming
+    the file and the fault, so the gateway does not start.
+    """
+    flows_dir = Path(app.config.get("VOICE_FLOWS_DIR") or FLOWS_DIR)
+    flow = check_voice_flows(flows_dir)
+    try:
+        service = VoiceService(
+            app.config["HOTLINE_SETTINGS"], flow, menus(flows_dir), agent_hours(flows_dir)
+        )
+    except ValueError as exc:  # the transfer target
+        raise FlowsError(f"{flows_dir / 'agents.yml'}: agents.transfer_target: {exc}") from exc
+    app.extensions["voice"] = service

@@ -1,0 +1,107 @@
+"""Webhook signatures, the public URL behind a proxy, sealing, log redaction.
+
+- :func:`public_url` rebuilds the URL Twilio requested (and signed): from
+  ``PUBLIC_BASE_URL`` when set, else from the request, trusting
+  ``X-Forwarded-Proto``/``X-Forwarded-Host`` only from ``VOICE_TRUSTED_PROXIES``
+  proxies in front of the gateway.
+- :func:`signature_ok` checks ``X-Twilio-Signature`` with twilio's own
+  :class:`~twilio.request_validator.RequestValidator`. It fails closed: no
+  signature, no token, or a production gateway still on the development token
+  is a refusal.
+- :class:`IdentifierSeal` keeps the identifier typed before the password
+  (ID, account or card number) encrypted at rest for the seconds between two
+  webhooks (AES-GCM, key derived from ``SECRET_KEY``, bound to the CallSid).
+- :func:`describe_input` is what the request log says about a caller's input:
+  key values only at menus, never during the secure step or number entry.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import Request
+from twilio.request_validator import RequestValidator
+
+from bot.settings import Settings
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+_DEV_TOKEN = Settings().twilio_auth_token
+
+
+def _forwarded(request: Request, header: str, trusted: int) -> str | None:
+    """The value the ``trusted``-th proxy from the gateway put in ``header``."""
+    raw = request.headers.get(header)
+    if not raw or trusted <= 0:
+        return None
+    values = [value.strip() for value in raw.split(",")]
+    if len(values) < trusted:
+        return None
+    return values[-trusted] or None
+
+
+def public_url(request: Request, settings: Settings) -> str:
+    """The absolute URL Twilio used for this request, query string included."""
+    query = request.query_string.decode("latin-1")
+    suffix = request.path + (f"?{query}" if query else "")
+    if settings.public_base_url:
+        return settings.public_base_url + suffix
+    scheme = _forwarded(request, "X-Forwarded-Proto", settings.voice_trusted_proxies)
+    host = _forwarded(request, "X-Forwarded-Host", settings.voice_trusted_proxies)
+    return f"{scheme or request.scheme}://{host or request.host}{suffix}"
+
+
+def signature_ok(request: Request, settings: Settings) -> bool:
+    """True only for a request signed by Twilio with our auth token."""
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    token = settings.twilio_auth_token
+    if not signature or not token:
+        return False
+    if settings.is_production and token == _DEV_TOKEN:
+        return False
+    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    return RequestValidator(token).validate(public_url(request, settings), params, signature)
+
+
+def sign(url: str, params: dict[str, str], auth_token: str) -> str:
+    """The ``X-Twilio-Signature`` Twilio would send (for the simulator and tests)."""
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+class IdentifierSeal:
+    """Encrypts an identifier for one call; only this gateway's key can open it."""
+
+    def __init__(self, secret_key: str) -> None:
+        key = hmac.new(secret_key.encode("utf-8"), b"voice-identifier-seal", hashlib.sha256).digest()
+        self._aead = AESGCM(key)
+
+    def seal(self, identifier: str, call_sid: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, identifier.encode("utf-8"), call_sid.encode("utf-8"))
+        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, sealed: str | None, call_sid: str) -> str | None:
+        """The identifier, or None if missing, tampered with or from another call."""
+        if not sealed:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+            return self._aead.decrypt(raw[:12], raw[12:], call_sid.encode("utf-8")).decode("utf-8")
+        except (ValueError, InvalidTag):
+            return None
+
+
+def describe_input(digits: str | None, speech: str | None, *, reveal_keys: bool) -> str:
+    """A log-safe summary of what the caller pressed or said."""
+    pieces = []
+    if digits is not None:
+        if reveal_keys and len(digits) <= 1:
+            pieces.append(f"keys={digits!r}")
+        else:
+            pieces.append(f"keys=[redacted, {len(digits)}]")
+    if speech is not None:
+        pieces.append(f"speech=[{len(speech)} chars]")
+    return " ".join(pieces) or "no input"

@@ -1,0 +1,136 @@
+"""SMS to callers (the complaint ticket and its reply deadline).
+
+Every SMS first goes to the ``sms_outbox`` table, once per purpose and
+reference (a retried webhook does not send a second SMS). When
+``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM_NUMBER`` are
+set, :meth:`SmsSender.deliver` sends it through Twilio's REST API, in a
+background thread so that the caller does not wait, and records the outcome;
+otherwise it stays ``pending`` in the outbox for staff (and for the tests,
+which never touch the network).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, datetime
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.records.clock import utc_now
+from bot.records.db import session_scope
+from bot.records.identifiers import mask_phone, normalize_phone
+from bot.records.queries import find_complaint
+from bot.records.voice_models import SmsMessage, SmsStatus
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_COMPLAINT_TICKET = "complaint_ticket"
+
+
+def mobile_number(value: str | None) -> str | None:
+    """A Chinese mobile number (11 digits, 1[3-9]…) from any form, else None."""
+    phone = normalize_phone(value or "")
+    return phone if phone and phone.startswith("1") else None
+
+
+def date_text(day: date) -> str:
+    """A date as written in an SMS: 2026年12月4日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+class SmsSender:
+    """Queues SMS in the outbox and, with Twilio credentials, sends them."""
+
+    def __init__(self, settings: Settings, templates: dict[str, str],
+                 client_factory: Callable[[], Any] | None = None) -> None:
+        self.settings = settings
+        self.templates = templates
+        default_token = Settings().twilio_auth_token
+        self.enabled = bool(
+            settings.twilio_account_sid
+            and settings.twilio_from_number
+            and settings.twilio_auth_token
+            and settings.twilio_auth_token != default_token
+        )
+        self._client_factory = client_factory or self._twilio_client
+
+    def _twilio_client(self) -> Any:
+        from twilio.rest import Client
+
+        return Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+
+    def queue_complaint_ticket(self, session: Session, *, ticket_id: str, caller_number: str | None,
+                               call_sid: str, now: datetime | None = None) -> SmsMessage | None:
+        """Queue the ticket SMS to the complaint's mobile (or the caller's).
+
+        Returns the outbox row (new or already queued), or None when there is
+        no mobile number to send to or no such complaint.
+        """
+        existing = session.scalar(select(SmsMessage).where(
+            SmsMessage.purpose == PURPOSE_COMPLAINT_TICKET, SmsMessage.reference == ticket_id))
+        if existing is not None:
+            return existing
+        complaint = find_complaint(session, ticket_id)
+        if complaint is None:
+            logger.warning("no complaint %s to send an SMS about", ticket_id)
+            return None
+        to = mobile_number(complaint.contact_phone) or mobile_number(caller_number)
+        if to is None:
+            logger.info("complaint %s: no mobile number, no SMS", ticket_id)
+            return None
+        message = SmsMessage(
+            to_number=to,
+            body=self.templates[PURPOSE_COMPLAINT_TICKET].format(
+                ticket_id=complaint.ticket_id, due_date=date_text(complaint.due_date)),
+            purpose=PURPOSE_COMPLAINT_TICKET,
+            reference=ticket_id,
+            status=SmsStatus.pending,
+            call_sid=call_sid,
+            created_at=utc_now(now),
+        )
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+        logger.info("SMS for complaint %s queued to %s", ticket_id, mask_phone(to))
+        return message
+
+    def deliver(self, message_id: int) -> SmsStatus:
+        """Send one queued SMS through Twilio and record the outcome."""
+        with session_scope(self.settings.database_url) as session:
+            message = session.get(SmsMessage, message_id)
+            if message is None or message.status is not SmsStatus.pending:
+                return message.status if message else SmsStatus.failed
+            if not self.enabled:
+                return SmsStatus.pending
+            try:
+                sent = self._client_factory().messages.create(
+                    to="+86" + message.to_number,
+                    from_=self.settings.twilio_from_number,
+                    body=message.body,
+                )
+            except Exception as exc:  # noqa: BLE001 - any failure is recorded, not raised
+                message.status = SmsStatus.failed
+                message.error = f"{exc.__class__.__name__}: {exc}"[:200]
+                logger.warning("SMS %d to %s failed: %s", message.id,
+                               mask_phone(message.to_number), exc.__class__.__name__)
+                return message.status
+            message.status = SmsStatus.sent
+            message.provider_sid = str(getattr(sent, "sid", "") or "")[:64] or None
+            message.sent_at = utc_now()
+            return message.status
+
+    def deliver_later(self, message_id: int) -> None:
+        """Send in the background when Twilio is configured (the caller does not wait)."""
+        if not self.enabled:
+            return
+        threading.Thread(target=self._deliver_quietly, args=(message_id,),
+                         name=f"sms-{message_id}", daemon=True).start()
+
+    def _deliver_quietly(self, message_id: int) -> None:
+        try:
+            self.deliver(message_id)
+        except Exception:  # noqa: BLE001 - a background thread must not die loudly
+            logger.exception("SMS %d could not be delivered", message_id)

@@ -1,0 +1,131 @@
+"""Phone-line tables: call records, per-call state, processed webhook turns, SMS outbox.
+
+Schema owner for migration ``0003_voice``.
+
+- :class:`VoiceCall` is the lasting record of a call (for analytics): caller
+  number, start, end, duration and outcome (resolved by the assistant,
+  transferred, callback requested, abandoned).
+- :class:`VoiceCallState` is what the gateway needs between two webhooks of a
+  live call (menu, no-input and no-match counters, secure-step stage, the
+  identifier typed before the password, sealed with AES-GCM). It is deleted
+  when the call ends.
+- :class:`VoiceTurn` makes webhooks idempotent: one row per turn key, with the
+  TwiML answered, so a retried webhook gets the same answer without running
+  the turn again. Deleted when the call ends.
+- :class:`SmsMessage` is the SMS outbox: every SMS the gateway sends or, when
+  no Twilio credentials are configured, would send.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.records.coltypes import UTCDateTime
+from bot.records.models import Base, _enum
+
+CALL_SID_LENGTH = 34  # "CA" + 32 hex digits
+
+
+class CallOutcome(str, enum.Enum):
+    """How a call ended, for the service statistics."""
+
+    resolved = "resolved"          # the assistant answered; goodbye, or the caller hung up content
+    transferred = "transferred"    # handed to a person (<Dial>)
+    callback = "callback"          # a callback was recorded instead of a person
+    abandoned = "abandoned"        # the caller hung up before getting an answer
+
+
+class TurnStatus(str, enum.Enum):
+    processing = "processing"
+    done = "done"
+
+
+class SmsStatus(str, enum.Enum):
+    pending = "pending"   # in the outbox; sent by Twilio when credentials are configured
+    sent = "sent"         # accepted by Twilio (provider_sid set)
+    failed = "failed"     # Twilio refused it or could not be reached (error set)
+
+
+class VoiceCall(Base):
+    """One phone call to the hotline."""
+
+    __tablename__ = "voice_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(CALL_SID_LENGTH), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    twilio_status: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome, "outcome"), index=True)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    transferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_by_assistant: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VoiceCallState(Base):
+    """The gateway's state of a live call between two webhooks."""
+
+    __tablename__ = "voice_call_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(
+        ForeignKey("voice_calls.call_sid", ondelete="CASCADE"), unique=True
+    )
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    mode: Mapped[str] = mapped_column(String(24))
+    menu: Mapped[str | None] = mapped_column(String(40))
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    last_speech: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    no_input: Mapped[int] = mapped_column(Integer, default=0)
+    no_match: Mapped[int] = mapped_column(Integer, default=0)
+    sealed_identifier: Mapped[str | None] = mapped_column(Text)
+    secure_retries: Mapped[int] = mapped_column(Integer, default=0)
+    secure_failures: Mapped[int] = mapped_column(Integer, default=0)
+    masked_account: Mapped[str | None] = mapped_column(String(24))
+    intents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class VoiceTurn(Base):
+    """A webhook turn already handled (or being handled), with its answer."""
+
+    __tablename__ = "voice_turns"
+    __table_args__ = (UniqueConstraint("call_sid", "turn_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(
+        ForeignKey("voice_calls.call_sid", ondelete="CASCADE"), index=True
+    )
+    turn_key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[TurnStatus] = mapped_column(_enum(TurnStatus, "status"))
+    twiml: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsMessage(Base):
+    """An SMS to a caller: at most one per purpose and reference (e.g. per ticket)."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (UniqueConstraint("purpose", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_number: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str] = mapped_column(String(40))
+    status: Mapped[SmsStatus] = mapped_column(_enum(SmsStatus, "status"), index=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(200))
+    call_sid: Mapped[str | None] = mapped_column(String(CALL_SID_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

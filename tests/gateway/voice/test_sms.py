@@ -1,0 +1,151 @@
+"""The complaint-ticket SMS: outbox without Twilio credentials, Twilio REST with them.
+
+No test touches the network: with credentials, the Twilio client is replaced
+by a stand-in that records what would have been sent.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.flows_voice import voice_flow
+from bot.gateway.voice.sms import SmsSender, date_text, mobile_number
+from bot.records import queries
+from bot.records.db import session_scope
+from bot.records.voice_models import SmsMessage, SmsStatus
+from bot.settings import load_settings
+
+
+def _complaint(db_url: str, phone: str = "13812345678") -> str:
+    with session_scope(db_url) as session:
+        complaint, _ = queries.create_complaint(
+            session, idempotency_key=f"k-{phone}", category="attitude", channel="voice",
+            description="窗口工作人员态度很差", location="后子门大厅", contact_phone=phone,
+            conversation_id="CA" + "1" * 32,
+        )
+        return complaint.ticket_id
+
+
+def _sender(db_url: str, **env: str) -> SmsSender:
+    settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url, **env})
+    return SmsSender(settings, voice_flow().sms)
+
+
+def _queue(sender: SmsSender, db_url: str, ticket: str,
+           caller: str | None = "13800000009") -> SmsMessage | None:
+    with session_scope(db_url) as session:
+        return sender.queue_complaint_ticket(session, ticket_id=ticket, caller_number=caller,
+                                             call_sid="CA" + "1" * 32)
+
+
+def test_without_credentials_the_sms_waits_in_the_outbox(db_url: str) -> None:
+    ticket = _complaint(db_url)
+    sender = _sender(db_url)
+    assert not sender.enabled
+    message = _queue(sender, db_url, ticket)
+    assert message is not None
+    assert sender.deliver(message.id) is SmsStatus.pending
+    with session_scope(db_url) as session:
+        stored = session.scalar(select(SmsMessage))
+        assert stored.status is SmsStatus.pending
+        assert stored.to_number == "13812345678"
+        assert ticket in stored.body
+        assert stored.body.startswith("【成都住房公积金】")
+        assert "年" in stored.body and "前答复您" in stored.body
+
+
+def test_one_sms_per_ticket_even_if_asked_twice(db_url: str) -> None:
+    ticket = _complaint(db_url)
+    sender = _sender(db_url)
+    first, second = _queue(sender, db_url, ticket), _queue(sender, db_url, ticket)
+    assert first is not None and second is not None and first.id == second.id
+    with session_scope(db_url) as session:
+        assert session.scalar(select(func.count(SmsMessage.id))) == 1
+
+
+def test_a_landline_contact_gets_the_sms_on_the_callers_mobile(db_url: str) -> None:
+    ticket = _complaint(db_url, phone="02886279298")
+    message = _queue(_sender(db_url), db_url, ticket, caller="13800000009")
+    assert message is not None and message.to_number == "13800000009"
+
+
+def test_no_mobile_anywhere_means_no_sms(db_url: str) -> None:
+    ticket = _complaint(db_url, phone="02886279298")
+    assert _queue(_sender(db_url), db_url, ticket, caller=None) is None
+
+
+def test_an_unknown_ticket_sends_nothing(db_url: str) -> None:
+    assert _queue(_sender(db_url), db_url, "TS2611279999") is None
+
+
+class RecordingTwilio:
+    """Stands in for twilio.rest.Client: keeps the messages instead of sending them."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.fail = fail
+        self.messages = self
+
+    def create(self, **kwargs: str) -> SimpleNamespace:
+        if self.fail:
+            raise RuntimeError("Twilio said no")
+        self.sent.append(kwargs)
+        return SimpleNamespace(sid="SM" + "0" * 32)
+
+
+CREDENTIALS = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "real-token",
+               "TWILIO_FROM_NUMBER": "+12025550123"}
+
+
+def test_with_credentials_the_sms_goes_through_twilio(db_url: str) -> None:
+    ticket = _complaint(db_url)
+    twilio = RecordingTwilio()
+    settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url, **CREDENTIALS})
+    sender = SmsSender(settings, voice_flow().sms, client_factory=lambda: twilio)
+    assert sender.enabled
+    message = _queue(sender, db_url, ticket)
+    assert message is not None
+    assert sender.deliver(message.id) is SmsStatus.sent
+    assert twilio.sent == [{"to": "+8613812345678", "from_": "+12025550123", "body": message.body}]
+    with session_scope(db_url) as session:
+        stored = session.get(SmsMessage, message.id)
+        assert stored.status is SmsStatus.sent and stored.provider_sid and stored.sent_at
+    # Delivered once: a second delivery does not send again.
+    assert sender.deliver(message.id) is SmsStatus.sent
+    assert len(twilio.sent) == 1
+
+
+def test_a_twilio_failure_is_recorded_not_raised(db_url: str) -> None:
+    ticket = _complaint(db_url)
+    settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url, **CREDENTIALS})
+    sender = SmsSender(settings, voice_flow().sms, client_factory=lambda: RecordingTwilio(fail=True))
+    message = _queue(sender, db_url, ticket)
+    assert message is not None
+    assert sender.deliver(message.id) is SmsStatus.failed
+    with session_scope(db_url) as session:
+        assert "Twilio said no" in session.get(SmsMessage, message.id).error
+
+
+@pytest.mark.parametrize("env", [
+    {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_FROM_NUMBER": "+1202"},  # development token
+    {"TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1202"},
+    {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"},
+])
+def test_partial_credentials_keep_the_outbox(env: dict[str, str]) -> None:
+    settings = load_settings({"HOTLINE_ENV": "test", **env})
+    assert not SmsSender(settings, voice_flow().sms).enabled
+
+
+@pytest.mark.parametrize(("value", "mobile"), [
+    ("13812345678", "13812345678"), ("+8613812345678", "13812345678"),
+    ("02886279298", None), ("", None), (None, None), ("12345", None)])
+def test_mobile_number(value, mobile) -> None:  # type: ignore[no-untyped-def]
+    assert mobile_number(value) == mobile
+
+
+def test_date_text() -> None:
+    from datetime import date
+
+    assert date_text(date(2026, 12, 4)) == "2026年12月4日"
