@@ -45,6 +45,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     # Parts register here, one blueprint each: voice (phone), chat (web), desk (staff).
     # -- voice --
+    from bot.gateway import voice
+
+    voice.init_app(app)
+    app.register_blueprint(voice.bp)
     # -- chat --
+    from bot.gateway import chat
+
+    chat.init_app(app)
     # -- desk --
+    from bot.gateway import desk
+
+    desk.init_app(app)
     return app

@@ -506,3 +506,10 @@ class AuthFailure(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(30))
+
+
+# Tables of the gateway parts live in their own modules (each with its own
+# migration); importing them here keeps Base.metadata complete wherever the
+# models are loaded (migrations, schema checks, tests).
+from bot.records import desk_models as _desk_models  # noqa: E402,F401  (issue 5: desk)
+from bot.records import voice_models as _voice_models  # noqa: E402,F401  (issue 3: voice)

@@ -1,0 +1,288 @@
+"""Who is asking, and may they: staff sessions, CSRF, roles, security headers, errors.
+
+The signed Flask session cookie (shared with the other parts; the desk touches
+only its own ``desk_*`` keys) carries a random session token and the CSRF
+token. The token's SHA-256 is the :class:`~bot.records.desk_models.StaffSession`
+row, so a log-out, a disabled account or a password change ends the session on
+the server, not only in the browser. Sessions end after ``DESK_IDLE_MINUTES``
+without a request and after 12 hours in any case.
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from bot.flows import complaint_categories
+from bot.gateway.desk import bp
+from bot.records import desk_queries as dq
+from bot.records.clock import SHANGHAI, shanghai_date
+from bot.records.db import get_sessionmaker
+from bot.records.desk_models import StaffRole, StaffUser
+from bot.settings import Settings
+
+TOKEN_KEY = "desk_sid"
+CSRF_KEY = "desk_csrf"
+NOTICES_KEY = "desk_notices"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_ENDPOINTS = frozenset({"desk.login"})
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"desk.password", "desk.logout"})
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ----------------------------------------------------------------- plumbing
+
+
+def settings() -> Settings:
+    return current_app.config["HOTLINE_SETTINGS"]
+
+
+def db() -> Session:
+    """The records session of this request (opened on first use, closed at teardown)."""
+    if "desk_db" not in g:
+        g.desk_db = get_sessionmaker(settings().database_url)()
+    return g.desk_db
+
+
+@bp.teardown_request
+def _close_db(_exc: BaseException | None) -> None:
+    database = g.pop("desk_db", None)
+    if database is not None:
+        database.rollback()  # whatever was not committed on purpose
+        database.close()
+
+
+def current_staff() -> StaffUser:
+    staff = g.get("desk_staff")
+    if staff is None:  # pragma: no cover - the guard runs first
+        abort(401)
+    return staff
+
+
+def remote_addr() -> str | None:
+    """The client's address, for the log-in throttle and the audit log.
+
+    Behind N trusted reverse proxies (``CHAT_TRUSTED_PROXIES``, the gateway's one
+    proxy setting) it is the Nth ``X-Forwarded-For`` entry from the right;
+    without that setting every staff member behind the proxy would share one
+    address and one throttle.
+    """
+    hops = int(getattr(settings(), "chat_trusted_proxies", 0) or 0)
+    if hops > 0:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
+                     if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:45]
+    return request.remote_addr
+
+
+def notify(code: str, kind: str = "ok", **params: Any) -> None:
+    """Queue a message for the next page (codes become Chinese in ``_labels.html``)."""
+    notices = list(session.get(NOTICES_KEY, []))[-4:]
+    notices.append({"code": code, "kind": kind, "params": params})
+    session[NOTICES_KEY] = notices
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_KEY)
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_KEY] = token
+    return token
+
+
+def _csrf_ok() -> bool:
+    expected = session.get(CSRF_KEY)
+    given = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    if not isinstance(expected, str) or not expected or not given:
+        return False
+    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        return False
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        # Host only: behind a TLS-terminating proxy the scheme may differ.
+        return urlsplit(origin).netloc == request.host
+    return origin != "null"
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local desk path to return to after log-in, or None (no open redirects)."""
+    if not target or not isinstance(target, str) or len(target) > 500:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or ".." in target:
+        return None
+    if not target.startswith("/desk/"):
+        return None
+    if target.startswith("/desk/login") or target.startswith("/desk/logout"):
+        return None
+    return target
+
+
+# ------------------------------------------------------------------- guard
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    g.desk_staff = None
+    if request.method not in SAFE_METHODS and not _csrf_ok():
+        abort(400, description="csrf_failed")
+    token = session.get(TOKEN_KEY)
+    if token:
+        check = dq.resolve_staff_session(db(), token, idle_minutes=settings().desk_idle_minutes)
+        db().commit()
+        if check.staff is not None:
+            g.desk_staff = check.staff
+            g.desk_token_hash = check.token_hash
+        else:
+            session.pop(TOKEN_KEY, None)
+            session[CSRF_KEY] = secrets.token_urlsafe(32)
+            if check.problem == "expired":
+                notify("session_expired", "error")
+            elif check.problem in ("revoked", "inactive"):
+                notify("session_ended", "error")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    staff = g.desk_staff
+    if staff is None:
+        wanted = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
+        return redirect(url_for("desk.login", next=wanted) if wanted else url_for("desk.login"))
+    if staff.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("desk.password"))
+    return None
+
+
+def supervisor_required(view: F) -> F:
+    """Only supervisors (督查) may use this view; agents get a 403 page."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_staff().role is not StaffRole.supervisor:
+            abort(403, description="supervisor_only")
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def log_in(staff: StaffUser) -> None:
+    """Start a fresh server session for ``staff`` and rotate the cookie's desk keys."""
+    token = dq.start_staff_session(db(), staff, remote_addr=remote_addr())
+    session[TOKEN_KEY] = token
+    session[CSRF_KEY] = secrets.token_urlsafe(32)
+    session.permanent = False
+
+
+def log_out() -> None:
+    dq.end_staff_session(db(), session.get(TOKEN_KEY))
+    session.pop(TOKEN_KEY, None)
+    session[CSRF_KEY] = secrets.token_urlsafe(32)
+
+
+# ------------------------------------------------------------ responses
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "bad_request",
+               409: "conflict", 413: "too_large", 429: "too_many"}
+
+
+def error_page(status: int, code: str | None = None) -> tuple[str, int]:
+    return render_template("desk/error.html", status=status,
+                           code=code or ERROR_CODES.get(status, "bad_request")), status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    if status >= 500:
+        return exc
+    description = exc.description if isinstance(exc.description, str) else None
+    known = description if description and description.isidentifier() else None
+    return error_page(status, known)
+
+
+@bp.errorhandler(dq.DeskNotFoundError)
+def _not_found(exc: dq.DeskNotFoundError) -> Any:
+    return error_page(404, exc.code)
+
+
+# ------------------------------------------------------------- templates
+
+
+def local_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date()
+    return value.isoformat()
+
+
+@bp.app_template_filter("desk_dt")
+def _desk_dt(value: datetime | None) -> str:
+    return local_datetime(value)
+
+
+@bp.app_template_filter("desk_date")
+def _desk_date(value: date | datetime | None) -> str:
+    return local_date(value)
+
+
+@bp.app_template_filter("desk_mask")
+def _desk_mask(value: str | None) -> str:
+    return dq.mask_phone(value)
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    notices = session.pop(NOTICES_KEY, []) if NOTICES_KEY in session else []
+    return {
+        "staff": g.get("desk_staff"),
+        "csrf_token": csrf_token,
+        "notices": notices,
+        "category_labels": {c.code: c.label for c in complaint_categories()},
+        "today": shanghai_date(),
+        "max_failures": settings().desk_max_login_failures,
+        "lockout_minutes": settings().desk_lockout_minutes,
+    }

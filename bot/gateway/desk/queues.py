@@ -1,0 +1,106 @@
+"""Hand-overs (转人工) and callback requests (预约回拨): the queues people work."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+
+from bot.gateway.desk import bp
+from bot.gateway.desk.auth import current_staff, db, notify
+from bot.records import desk_queries as dq
+from bot.records.models import CallbackStatus, HandoverStatus
+
+ALL = "all"
+
+
+def _status(enum_class: Any, default: str) -> tuple[Any, str, bool]:
+    raw = (request.args.get("status") or default).strip()[:20]
+    if raw == ALL:
+        return None, ALL, False
+    try:
+        return enum_class(raw), raw, False
+    except ValueError:
+        return enum_class(default), default, True
+
+
+def _handover_page(status: int = 200, **extra: Any) -> Any:
+    selected, raw, invalid = _status(HandoverStatus, HandoverStatus.open.value)
+    return render_template(
+        "desk/handovers.html",
+        rows=dq.list_handovers(db(), selected),
+        selected=raw,
+        statuses=[item.value for item in HandoverStatus] + [ALL],
+        filter_invalid=invalid,
+        names=dq.staff_names(db()),
+        **extra,
+    ), status
+
+
+@bp.get("/handovers")
+def handover_list() -> Any:
+    return _handover_page()
+
+
+def _handover_change(handover_id: int, action: str) -> Any:
+    change = dq.take_handover if action == "take" else dq.finish_handover
+    try:
+        change(db(), current_staff(), handover_id)
+    except dq.DeskNotFoundError:
+        db().rollback()
+        raise
+    except dq.DeskError as exc:
+        db().rollback()
+        return _handover_page(exc.status, error=exc.code, error_params=exc.params)
+    db().commit()
+    notify(f"handover_{action}_done")
+    return redirect(url_for("desk.handover_list", status=request.args.get("status") or None),
+                    code=303)
+
+
+@bp.post("/handovers/<int:handover_id>/<any(take, done):action>")
+def handover_action(handover_id: int, action: str) -> Any:
+    return _handover_change(handover_id, action)
+
+
+def _callback_page(status: int = 200, **extra: Any) -> Any:
+    selected, raw, invalid = _status(CallbackStatus, CallbackStatus.open.value)
+    return render_template(
+        "desk/callbacks.html",
+        rows=dq.list_callbacks(db(), selected),
+        selected=raw,
+        statuses=[item.value for item in CallbackStatus] + [ALL],
+        filter_invalid=invalid,
+        names=dq.staff_names(db()),
+        **extra,
+    ), status
+
+
+@bp.get("/callbacks")
+def callback_list() -> Any:
+    return _callback_page()
+
+
+@bp.post("/callbacks/<int:callback_id>/reveal")
+def callback_reveal(callback_id: int) -> Any:
+    """Show one full phone number on this response only; the look is logged."""
+    row = dq.reveal_callback_phone(db(), current_staff(), callback_id)
+    db().commit()
+    return _callback_page(revealed={row.id: row.phone})
+
+
+@bp.post("/callbacks/<int:callback_id>/done")
+def callback_done(callback_id: int) -> Any:
+    result = request.form.get("result", "")[:2000]
+    try:
+        dq.finish_callback(db(), current_staff(), callback_id, result)
+    except dq.DeskNotFoundError:
+        db().rollback()
+        raise
+    except dq.DeskError as exc:
+        db().rollback()
+        return _callback_page(exc.status, error=exc.code, error_params=exc.params,
+                              error_id=callback_id,
+                              form={"result": result})
+    db().commit()
+    notify("callback_done")
+    return redirect(url_for("desk.callback_list"), code=303)

@@ -1,0 +1,230 @@
+"""Fixtures of the desk tests: the gateway on a migrated records DB, staff, log-in, forms.
+
+Every test that uses ``app`` runs on SQLite and on PostgreSQL (``db_url``).
+Staff are created through :func:`bot.records.desk_queries.create_staff`,
+complaints through :func:`bot.records.queries.create_complaint` as the
+assistant files them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bot.gateway import create_app
+from bot.gateway.desk import tracker
+from bot.records import desk_queries as dq
+from bot.records import queries
+from bot.records.db import session_scope
+from bot.settings import Settings
+
+SECRET = "desk-test-secret-key"
+PASSWORD = "Lianxi-96319-mima"
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    password: str
+    role: str
+
+
+def make_settings(db_url: str, tracker_url: str) -> Settings:
+    return Settings(env="test", database_url=db_url, tracker_db_url=tracker_url,
+                    secret_key=SECRET)
+
+
+@pytest.fixture(autouse=True)
+def _quick_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2id at its lightest cost for these HTTP tests (0.3 s per hash otherwise).
+
+    Still real argon2id hashing and verification; the production cost profile
+    is asserted in tests/records/test_desk_queries.py and used by the browser
+    and command-line tests.
+    """
+    monkeypatch.setattr(dq, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192,
+                                                       parallelism=1))
+    dq._dummy_hash.cache_clear()
+    yield
+    dq._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def tracker_url(tmp_path: Path) -> str:
+    """A tracker-store URL whose file does not exist (tests that need one create it)."""
+    return f"sqlite:///{tmp_path / 'tracker' / 'rasa_tracker.db'}"
+
+
+@pytest.fixture
+def app(db_url: str, tracker_url: str) -> Iterator[Flask]:
+    application = create_app(
+        {"HOTLINE_SETTINGS": make_settings(db_url, tracker_url), "TESTING": True}
+    )
+    yield application
+    tracker.dispose_engines()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_person(db_url: str):  # type: ignore[no-untyped-def]
+    """Create a staff member: ``make_person("lihua", "agent")``."""
+
+    def make(username: str, role: str = "agent", *, display_name: str | None = None,
+             must_change: bool = False) -> Person:
+        with session_scope(db_url) as session:
+            dq.create_staff(session, None, username=username,
+                            display_name=display_name or username.title(), role=role,
+                            password=PASSWORD, must_change_password=must_change)
+        return Person(username, PASSWORD, role)
+
+    return make
+
+
+@pytest.fixture
+def agent(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("lihua", "agent", display_name="李华")
+
+
+@pytest.fixture
+def other_agent(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("zhaolei", "agent", display_name="赵磊")
+
+
+@pytest.fixture
+def supervisor(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("wangfang", "supervisor", display_name="王芳")
+
+
+def csrf_from(client: FlaskClient, path: str = "/desk/login") -> str:
+    """The CSRF token of the form on ``path`` (as a browser would read it)."""
+    response = client.get(path)
+    match = _CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF field on {path} ({response.status_code})"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, person: Person, password: str | None = None) -> Any:
+    token = csrf_from(client, "/desk/login")
+    return client.post("/desk/login", data={
+        "username": person.username, "password": password or person.password,
+        "csrf_token": token,
+    })
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str] | None = None,
+         *, form_page: str = "/desk/complaints") -> Any:
+    """POST a desk form with the CSRF token read from ``form_page``."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_from(client, form_page)})
+
+
+@pytest.fixture
+def as_agent(client: FlaskClient, agent: Person) -> FlaskClient:
+    assert log_in(client, agent).status_code == 303
+    return client
+
+
+@pytest.fixture
+def as_supervisor(client: FlaskClient, supervisor: Person) -> FlaskClient:
+    assert log_in(client, supervisor).status_code == 303
+    return client
+
+
+def file_complaint(db_url: str, *, key: str = "k-1", category: str = "attitude",
+                   channel: str = "webchat", description: str = "窗口人员态度恶劣，问了三遍都不耐烦",
+                   phone: str | None = "13812345678", now: datetime | None = None) -> str:
+    """File a complaint exactly as the assistant does; returns its ticket id."""
+    with session_scope(db_url) as session:
+        complaint, _ = queries.create_complaint(
+            session,
+            idempotency_key=key,
+            category=category,
+            channel=channel,
+            description=description,
+            location="金牛区服务大厅",
+            staff_number=None,
+            contact_phone=phone,
+            conversation_id=f"conv-{key}",
+            transcript=[
+                {"role": "user", "text": "我要投诉", "at": "2026-11-20T09:00:00+08:00"},
+                {"role": "bot", "text": "请问投诉哪一类问题？", "at": "2026-11-20T09:00:01+08:00"},
+                {"role": "system", "text": "authenticated", "at": "2026-11-20T09:00:02+08:00"},
+                {"role": "user", "text": description, "at": "2026-11-20T09:00:30+08:00"},
+            ],
+            now=now,
+        )
+        return complaint.ticket_id
+
+
+@pytest.fixture
+def ticket(db_url: str) -> str:
+    return file_complaint(db_url)
+
+
+def make_tracker_db(path: Path, conversations: Sequence[dict[str, Any]]) -> Path:
+    """A SQLite file with Rasa's tracker-store ``events`` table and these conversations.
+
+    Each conversation: ``sender``, ``channel``, ``at`` (aware datetime of its
+    first message), ``intents`` (one per user turn), ``handover`` (bool),
+    ``gateway_intents`` (messages starting with "/", not typed by a person).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE events (id INTEGER NOT NULL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
+        "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
+        "action_name VARCHAR(255), data TEXT)"
+    )
+    rows: list[tuple[Any, ...]] = []
+    for conv in conversations:
+        moment: datetime = conv["at"]
+        stamp = moment.timestamp()
+        rows.append((conv["sender"], "action", stamp, None, "action_session_start",
+                     json.dumps({"event": "action", "name": "action_session_start"})))
+        for index, intent in enumerate(conv.get("intents", [])):
+            stamp += 5
+            data = {"event": "user", "timestamp": stamp, "text": f"第{index}句",
+                    "input_channel": conv["channel"],
+                    "parse_data": {"intent": {"name": intent, "confidence": 0.9}}}
+            rows.append((conv["sender"], "user", stamp, intent, None,
+                         json.dumps(data, ensure_ascii=False)))
+            rows.append((conv["sender"], "bot", stamp + 1, None, None,
+                         json.dumps({"event": "bot", "text": "好的"}, ensure_ascii=False)))
+        for intent in conv.get("gateway_intents", []):
+            stamp += 5
+            data = {"event": "user", "text": f"/{intent}", "input_channel": conv["channel"]}
+            rows.append((conv["sender"], "user", stamp, intent, None, json.dumps(data)))
+        if conv.get("handover"):
+            stamp += 5
+            rows.append((conv["sender"], "action", stamp, None, "action_handover",
+                         json.dumps({"event": "action", "name": "action_handover"})))
+    connection.executemany(
+        "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    connection.commit()
+    connection.close()
+    return path
+
+
+def beijing(day_offset: int = 0, hour: int = 10) -> datetime:
+    """An aware datetime ``day_offset`` days from today at ``hour`` o'clock Beijing time."""
+    from bot.records.clock import SHANGHAI, shanghai_date
+
+    day = shanghai_date() + timedelta(days=day_offset)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI).astimezone(timezone.utc)

@@ -1,0 +1,106 @@
+"""Read-only figures from the Rasa tracker store."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.gateway.desk import tracker
+from bot.records.clock import shanghai_date
+from tests.gateway.desk.conftest import beijing, make_tracker_db
+
+
+@pytest.fixture(autouse=True)
+def _dispose():  # type: ignore[no-untyped-def]
+    yield
+    tracker.dispose_engines()
+
+
+def test_absent_file_is_reported_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "tracker.db"
+    figures = tracker.tracker_figures(f"sqlite:///{path}", shanghai_date(), shanghai_date())
+    assert figures.unavailable == "absent"
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_relative_sqlite_path_is_taken_from_the_project_root() -> None:
+    assert tracker._sqlite_path("sqlite:///var/rasa_tracker.db") == (
+        tracker.PROJECT_ROOT / "var" / "rasa_tracker.db")
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@localhost/x", "sqlite:///"])
+def test_unusable_urls_do_not_raise(url: str) -> None:
+    figures = tracker.tracker_figures(url, shanghai_date(), shanghai_date())
+    assert figures.unavailable in ("absent", "unreadable")
+
+
+def test_figures_per_day_and_channel(tmp_path: Path) -> None:
+    path = make_tracker_db(tmp_path / "t.db", [
+        {"sender": "a", "channel": "voice", "at": beijing(0, 1), "intents": ["greet"]},
+        {"sender": "b", "channel": "voice", "at": beijing(-1, 23), "intents": ["faq", "thank"]},
+        {"sender": "c", "channel": "webchat", "at": beijing(-1), "intents": ["nlu_fallback"],
+         "handover": True},
+        {"sender": "d", "channel": "webchat", "at": beijing(-1), "intents": [],
+         "gateway_intents": ["authenticated"]},
+    ])
+    today = shanghai_date()
+    figures = tracker.tracker_figures(f"sqlite:///{path}", today - timedelta(days=6), today)
+    assert figures.unavailable is None
+    assert figures.conversations == 3  # d never typed anything
+    assert figures.conversations_by_day[today] == {"voice": 1}
+    yesterday = today - timedelta(days=1)
+    assert figures.conversations_by_day[yesterday] == {"voice": 1, "webchat": 1}
+    assert figures.resolved_without_person == 2
+    assert figures.user_turns == 4 and figures.fallback_turns == 1
+    assert figures.fallback_rate == pytest.approx(0.25)
+    assert dict(figures.top_intents) == {"greet": 1, "faq": 1, "thank": 1}
+
+
+def test_the_store_is_opened_read_only(tmp_path: Path) -> None:
+    path = make_tracker_db(tmp_path / "t.db", [
+        {"sender": "a", "channel": "voice", "at": beijing(0), "intents": ["greet"]}])
+    engine = tracker._engine(f"sqlite:///{path}")
+    assert engine is not None
+    import sqlalchemy
+
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="readonly"):
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM events")
+
+
+def test_empty_range_has_no_rates(tmp_path: Path) -> None:
+    path = make_tracker_db(tmp_path / "t.db", [])
+    figures = tracker.tracker_figures(f"sqlite:///{path}", shanghai_date(), shanghai_date())
+    assert figures.unavailable is None
+    assert figures.resolved_share is None and figures.fallback_rate is None
+
+
+def test_postgresql_store_is_read_only(pg_url: str) -> None:
+    """Against PostgreSQL the session refuses writes (default_transaction_read_only)."""
+    import sqlalchemy
+
+    from bot.records.db import make_engine
+
+    writer = make_engine(pg_url)
+    with writer.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255), "
+            "type_name VARCHAR(255), timestamp FLOAT, intent_name VARCHAR(255), "
+            "action_name VARCHAR(255), data TEXT)")
+        connection.exec_driver_sql(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, data) VALUES "
+            f"('p1', 'user', {beijing(0).timestamp()}, 'greet', "
+            "'{\"text\": \"你好\", \"input_channel\": \"webchat\"}')")
+    try:
+        figures = tracker.tracker_figures(pg_url, shanghai_date(), shanghai_date())
+        assert figures.unavailable is None
+        assert figures.conversations == 1 and figures.top_intents == [("greet", 1)]
+        engine = tracker._engine(pg_url)
+        with pytest.raises(sqlalchemy.exc.InternalError):
+            with engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM events")
+    finally:
+        with writer.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE events")
+        writer.dispose()
