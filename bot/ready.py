@@ -65,7 +65,7 @@ def main() -> int:
     print(
         f"\n==> 96319 assistant ready after {took:.0f} s.\n"
         f"    Web chat (demo site):  {gateway_url()}/\n"
-        f"    Staff desk:            {gateway_url()}/desk/  (first supervisor: see README, 'Staff desk')\n"
+        f"    Staff desk:            {gateway_url()}/desk/  (first supervisor: README, 'The complaint desk')\n"
         "    Call it (simulator):   .venv/app/bin/python -m bot.gateway.voice.simulator\n"
         "    Terminal chat:         make chat\n"
         "    Demo identities and passwords: README, section 'Demo identities'.\n"
