@@ -20,7 +20,7 @@ migrate: setup
 
 seed: migrate
 	@echo "==> Loading synthetic demo data (skipped if already loaded)"
-	@$(APP) -m bot.records.seed
+	@$(APP) -m bot.records.seed --reference-date $$(date +%Y-%m-01)
 
 train: setup
 	@bash scripts/train.sh

@@ -17,6 +17,7 @@ tests fail; they are never skipped.
 from __future__ import annotations
 
 import os
+from datetime import date
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -212,7 +213,8 @@ def seeded_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     try:
         upgrade(url)
         with session_scope(url) as session:
-            seed(session, count=MIN_COUNT)
+            # "As of" the first of this month: the data looks current whenever the tests run.
+            seed(session, count=MIN_COUNT, reference_date=date.today().replace(day=1))
         yield url
     finally:
         if name:

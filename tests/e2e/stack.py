@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import requests
@@ -73,8 +74,12 @@ class Stack:
         self.database_url = f"sqlite:///{self.workdir / 'records.db'}"
         self.tracker_db = self.workdir / "tracker.db"
         self.rasa_port, self.action_port = free_port(), free_port()
+        # Demo data "as of" the first of this month, so that it looks current
+        # whenever the tests run (no month of arrears appears as time passes).
+        as_of = date.today().replace(day=1).isoformat()
         subprocess.run(
-            [sys.executable, "-m", "bot.records.seed", "--count", str(seed_count), "--url", self.database_url],
+            [sys.executable, "-m", "bot.records.seed", "--count", str(seed_count),
+             "--url", self.database_url, "--reference-date", as_of],
             check=True, cwd=ROOT, env=self.env, stdout=self._log("seed"), stderr=subprocess.STDOUT,
         )
         endpoints = self.workdir / "endpoints.yml"
