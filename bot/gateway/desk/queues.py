@@ -23,17 +23,22 @@ def _status(enum_class: Any, default: str) -> tuple[Any, str, bool]:
         return enum_class(default), default, True
 
 
-def _handover_page(status: int = 200, **extra: Any) -> Any:
-    selected, raw, invalid = _status(HandoverStatus, HandoverStatus.open.value)
+def _queue_page(template: str, statuses: Any, lister: Any, status: int, **extra: Any) -> Any:
+    """One queue page (hand-overs or callbacks), filtered by the ?status= of the request."""
+    selected, raw, invalid = _status(statuses, statuses.open.value)
     return render_template(
-        "desk/handovers.html",
-        rows=dq.list_handovers(db(), selected),
+        template,
+        rows=lister(db(), selected),
         selected=raw,
-        statuses=[item.value for item in HandoverStatus] + [ALL],
+        statuses=[item.value for item in statuses] + [ALL],
         filter_invalid=invalid,
         names=dq.staff_names(db()),
         **extra,
     ), status
+
+
+def _handover_page(status: int = 200, **extra: Any) -> Any:
+    return _queue_page("desk/handovers.html", HandoverStatus, dq.list_handovers, status, **extra)
 
 
 @bp.get("/handovers")
@@ -63,16 +68,7 @@ def handover_action(handover_id: int, action: str) -> Any:
 
 
 def _callback_page(status: int = 200, **extra: Any) -> Any:
-    selected, raw, invalid = _status(CallbackStatus, CallbackStatus.open.value)
-    return render_template(
-        "desk/callbacks.html",
-        rows=dq.list_callbacks(db(), selected),
-        selected=raw,
-        statuses=[item.value for item in CallbackStatus] + [ALL],
-        filter_invalid=invalid,
-        names=dq.staff_names(db()),
-        **extra,
-    ), status
+    return _queue_page("desk/callbacks.html", CallbackStatus, dq.list_callbacks, status, **extra)
 
 
 @bp.get("/callbacks")
