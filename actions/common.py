@@ -106,6 +106,37 @@ def transcript(tracker: Tracker) -> List[Dict[str, str]]:
     return items
 
 
+def short_text_slot(
+    slot: str,
+    value: Any,
+    dispatcher: CollectingDispatcher,
+    *,
+    max_length: int,
+    min_length: int = 1,
+) -> Dict[str, Optional[str]]:
+    """Validate a short free-text form answer (a place, a name, a time).
+
+    Returns ``{slot: text}``, or ``{slot: None}`` after telling the caller the
+    answer does not fit, so that the form asks again.
+    """
+    text = str(value or "").strip()
+    if min_length <= len(text) <= max_length:
+        return {slot: text}
+    dispatcher.utter_message(response="utter_complaint_field_too_long")
+    return {slot: None}
+
+
+def phone_slot(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Optional[str]]:
+    """Validate a contact phone answer (spoken digits allowed); ask again if it is not one."""
+    from bot.nlu.normalize import normalize_text
+    from bot.records.identifiers import normalize_phone
+
+    phone = normalize_phone(normalize_text(str(value or "")))
+    if phone is None:
+        dispatcher.utter_message(response="utter_invalid_phone")
+    return {slot: phone}
+
+
 class RecordsAction(Action, abc.ABC):
     """An action that works on the records database in one transaction.
 

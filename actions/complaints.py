@@ -14,13 +14,21 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
-from actions.common import RecordsAction, channel_of, format_date, phone_tail, today_local, transcript
+from actions.common import (
+    RecordsAction,
+    channel_of,
+    format_date,
+    phone_slot,
+    phone_tail,
+    short_text_slot,
+    today_local,
+    transcript,
+)
 from bot.flows import complaint_categories, match_complaint_category
 from bot.nlu.normalize import normalize_text
 from bot.records import queries
-from bot.records.identifiers import normalize_phone, normalize_ticket_id
+from bot.records.identifiers import normalize_ticket_id
 
 DESCRIPTION_MIN = 6
 DESCRIPTION_MAX = 2000
@@ -42,10 +50,6 @@ def category_buttons() -> List[Dict[str, str]]:
 def idempotency_key(sender_id: str, values: Dict[str, Optional[str]]) -> str:
     material = "\x1f".join([sender_id, *[(values.get(slot) or "") for slot in COMPLAINT_SLOTS]])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
-
-
-def contact_phone(raw: Optional[str]) -> Optional[str]:
-    return normalize_phone(normalize_text(raw or ""))
 
 
 class ActionAskComplaintCategory(Action):
@@ -81,27 +85,16 @@ class ValidateComplaintForm(FormValidationAction):
         return {"complaint_description": text}
 
     def validate_complaint_location(self, value, dispatcher, tracker, domain):
-        text = str(value or "").strip()
-        if not text or len(text) > SHORT_FIELD_MAX:
-            dispatcher.utter_message(response="utter_complaint_field_too_long")
-            return {"complaint_location": None}
-        return {"complaint_location": text}
+        return short_text_slot("complaint_location", value, dispatcher, max_length=SHORT_FIELD_MAX)
 
     def validate_complaint_staff_number(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
         if text == NO_STAFF_NUMBER or not text:
             return {"complaint_staff_number": NO_STAFF_NUMBER}
-        if len(text) > SHORT_FIELD_MAX:
-            dispatcher.utter_message(response="utter_complaint_field_too_long")
-            return {"complaint_staff_number": None}
-        return {"complaint_staff_number": text}
+        return short_text_slot("complaint_staff_number", text, dispatcher, max_length=SHORT_FIELD_MAX)
 
     def validate_complaint_phone(self, value, dispatcher, tracker, domain):
-        phone = contact_phone(str(value or ""))
-        if phone is None:
-            dispatcher.utter_message(response="utter_invalid_phone")
-            return {"complaint_phone": None}
-        return {"complaint_phone": phone}
+        return phone_slot("complaint_phone", value, dispatcher)
 
 
 class ActionSubmitComplaint(RecordsAction):

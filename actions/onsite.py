@@ -7,8 +7,7 @@ from typing import Text
 from rasa_sdk import FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.common import RecordsAction, channel_of, phone_tail
-from actions.complaints import contact_phone
+from actions.common import RecordsAction, channel_of, phone_slot, phone_tail, short_text_slot
 from bot.nlu.normalize import normalize_text
 from bot.records import queries
 
@@ -37,27 +36,15 @@ def parse_headcount(said: str) -> int | None:
     return value if 1 <= value <= HEADCOUNT_MAX else None
 
 
-def _short_text(value, limit: int) -> str | None:
-    text = str(value or "").strip()
-    return text if 0 < len(text) <= limit else None
-
-
 class ValidateOnsiteForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_onsite_form"
 
     def validate_onsite_employer(self, value, dispatcher, tracker, domain):
-        text = _short_text(value, EMPLOYER_MAX)
-        if text is None or len(text) < 2:
-            dispatcher.utter_message(response="utter_complaint_field_too_long")
-            return {"onsite_employer": None}
-        return {"onsite_employer": text}
+        return short_text_slot("onsite_employer", value, dispatcher, max_length=EMPLOYER_MAX, min_length=2)
 
     def validate_onsite_contact(self, value, dispatcher, tracker, domain):
-        text = _short_text(value, NAME_MAX)
-        if text is None:
-            dispatcher.utter_message(response="utter_complaint_field_too_long")
-        return {"onsite_contact": text}
+        return short_text_slot("onsite_contact", value, dispatcher, max_length=NAME_MAX)
 
     def validate_onsite_headcount(self, value, dispatcher, tracker, domain):
         count = parse_headcount(str(value or ""))
@@ -67,17 +54,10 @@ class ValidateOnsiteForm(FormValidationAction):
         return {"onsite_headcount": str(count)}
 
     def validate_onsite_time(self, value, dispatcher, tracker, domain):
-        text = _short_text(value, TIME_MAX)
-        if text is None:
-            dispatcher.utter_message(response="utter_complaint_field_too_long")
-        return {"onsite_time": text}
+        return short_text_slot("onsite_time", value, dispatcher, max_length=TIME_MAX)
 
     def validate_onsite_phone(self, value, dispatcher, tracker, domain):
-        phone = contact_phone(str(value or ""))
-        if phone is None:
-            dispatcher.utter_message(response="utter_invalid_phone")
-            return {"onsite_phone": None}
-        return {"onsite_phone": phone}
+        return phone_slot("onsite_phone", value, dispatcher)
 
 
 def request_text(tracker) -> str | None:
