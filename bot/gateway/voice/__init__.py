@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import Flask
 
 from bot.flows import FLOWS_DIR, FlowsError, agent_hours, menus
-from bot.flows_voice import check_voice_flows
+from bot.flows.voice import check_voice_flows
 from bot.gateway.voice.call import VoiceService
 from bot.gateway.voice.views import bp
 

@@ -30,7 +30,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows import AgentHours, Menu, MenuItem
-from bot.flows_voice import VoiceFlow
+from bot.flows.voice import VoiceFlow
 from bot.gateway.voice import store
 from bot.gateway.voice.rasa_client import RasaUnavailable, RasaVoiceClient
 from bot.gateway.voice.readout import Part, digits_words, hours_phrase, speakable
