@@ -18,7 +18,6 @@ and is transferred to a person, or outside agent hours gets a callback.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -30,9 +29,10 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows import AgentHours, Menu, MenuItem
+from bot.contract import SecureOutcome, parse_intent_payload, secure_step_outcome
 from bot.flows.voice import VoiceFlow
+from bot.gateway.rasa import AssistantUnavailable, RasaClient
 from bot.gateway.voice import store
-from bot.gateway.voice.rasa_client import RasaUnavailable, RasaVoiceClient
 from bot.gateway.voice.readout import Part, digits_words, hours_phrase, speakable
 from bot.gateway.voice.security import IdentifierSeal, describe_input
 from bot.gateway.voice.sms import SmsSender
@@ -120,7 +120,7 @@ class VoiceService:
     """Everything the voice webhooks need, built once at gateway start."""
 
     def __init__(self, settings: Settings, flow: VoiceFlow, menus: dict[str, Menu],
-                 hours: AgentHours, rasa: RasaVoiceClient | None = None,
+                 hours: AgentHours, rasa: RasaClient | None = None,
                  sms: SmsSender | None = None) -> None:
         self.settings = settings
         self.flow = flow
@@ -128,7 +128,8 @@ class VoiceService:
         self.hours = hours
         target = settings.agent_transfer_target or hours.transfer_target
         self.twiml = Twiml(flow, target)
-        self.rasa = rasa or RasaVoiceClient(settings.rasa_url, settings.gateway_channel_secret)
+        self.rasa = rasa or RasaClient(settings.rasa_url, channel="voice",
+                                       channel_secret=settings.gateway_channel_secret)
         self.sms = sms or SmsSender(settings, flow.sms)
         self.seal = IdentifierSeal(settings.secret_key)
         self.deadline_s = settings.voice_turn_deadline_ms / 1000
@@ -358,15 +359,14 @@ class VoiceService:
 
     def _button(self, state: CallState, button: dict[str, str], deadline: float) -> str:
         payload = str(button.get("payload") or button.get("title") or "")
-        match = re.fullmatch(r"/([A-Za-z_][\w]*)(\{.*\})?", payload)
-        if match:  # an intent payload written in the domain, not typed by a caller
-            try:
-                entities = json.loads(match.group(2)) if match.group(2) else {}
-                entities = {str(k): str(v) for k, v in entities.items()}
-            except (ValueError, AttributeError):
-                entities = None
-            if entities is not None:
-                return self._ask(state, deadline, intent=match.group(1), entities=entities)
+        try:
+            parsed = parse_intent_payload(payload)
+        except ValueError as exc:  # said as text: Rasa's channel strips the leading "/"
+            logger.warning("voice call=…%s: button payload refused: %s", state.call_sid[-6:], exc)
+            parsed = None
+        if parsed is not None:  # an intent payload written in the domain, not typed by a caller
+            intent, entities = parsed
+            return self._ask(state, deadline, intent=intent, entities=entities)
         return self._ask(state, deadline, text=payload)
 
     def _no_match(self, state: CallState, deadline: float, lead: list[Part] | None = None) -> str:
@@ -386,19 +386,24 @@ class VoiceService:
     # ------------------------------------------------------------ the assistant
 
     def _ask(self, state: CallState, deadline: float, *, text: str | None = None,
-             intent: str | None = None, entities: dict[str, str] | None = None) -> str:
+             intent: str | None = None, entities: dict[str, str] | None = None,
+             outcome: SecureOutcome | None = None) -> str:
         state.no_match = state.no_input = 0
         timeout = deadline - time.monotonic() - SAFETY_MARGIN_S
         metadata = {"caller_number": state.from_number} if state.from_number else {}
         try:
-            if intent is not None:
+            if outcome is not None:
+                state.intents.append(outcome.intent)
+                messages = self.rasa.send_outcome(state.call_sid, outcome,
+                                                  metadata=metadata, timeout=timeout)
+            elif intent is not None:
                 state.intents.append(intent)
                 messages = self.rasa.send_intent(state.call_sid, intent, entities,
                                                  metadata=metadata, timeout=timeout)
             else:
                 messages = self.rasa.send_text(state.call_sid, text or "", metadata=metadata,
                                                timeout=timeout)
-        except RasaUnavailable as exc:
+        except AssistantUnavailable as exc:
             logger.warning("voice call=…%s: %s", state.call_sid[-6:], exc)
             return self._system_error(state)
         return self._speak_reply(state, messages, deadline)
@@ -519,16 +524,9 @@ class VoiceService:
                                      now=self.now())
         if result.ok:
             state.masked_account = result.masked_account
-            return self._ask(state, deadline, intent="authenticated",
-                             entities={"auth_token": result.token or ""})
-        state.secure_failures += 1
-        entities = {"reason": str(result.reason)}
-        if result.remaining_attempts is not None:
-            entities["remaining"] = str(result.remaining_attempts)
-        if result.reason == "mismatch" and result.remaining_attempts == 0:
-            # The failure just recorded locks the account: say so now.
-            entities = {"reason": "locked", "remaining": "0"}
-        return self._ask(state, deadline, intent="authentication_failed", entities=entities)
+        else:
+            state.secure_failures += 1
+        return self._ask(state, deadline, outcome=secure_step_outcome(result))
 
     def _secure_retry(self, state: CallState, deadline: float, prompt: str) -> str:
         state.secure_retries += 1

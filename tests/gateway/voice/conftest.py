@@ -140,7 +140,7 @@ def live_gateway(stack) -> Iterator[LiveGateway]:  # type: ignore[no-untyped-def
     """The gateway on a free port in front of the real assistant."""
     from werkzeug.serving import make_server
 
-    from bot.gateway.voice.rasa_client import RasaVoiceClient
+    from bot.gateway.rasa import RasaClient
     from tests.e2e.stack import free_port
 
     settings = load_settings(stack.env)
@@ -148,7 +148,8 @@ def live_gateway(stack) -> Iterator[LiveGateway]:  # type: ignore[no-untyped-def
     application = create_app({"HOTLINE_SETTINGS": settings, "VOICE_CLOCK": clock})
     recorder = RecordingSession()
     service = application.extensions["voice"]
-    service.rasa = RasaVoiceClient(settings.rasa_url, settings.gateway_channel_secret, recorder)
+    service.rasa = RasaClient(settings.rasa_url, channel="voice",
+                              channel_secret=settings.gateway_channel_secret, http=recorder)
     port = free_port()
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="voice-gateway", daemon=True)
