@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app({"HOTLINE_SETTINGS": settings})
             timer = TimedSession()
             service = app.extensions["voice"]
-            service.rasa = RasaClient(settings.rasa_url, channel="voice",
-                                      channel_secret=settings.gateway_channel_secret, http=timer)
+            service.dialogue.rasa = RasaClient(settings.rasa_url, channel="voice",
+                                               channel_secret=settings.gateway_channel_secret, http=timer)
             port = free_port()
             server = make_server("127.0.0.1", port, app, threaded=True)
             threading.Thread(target=server.serve_forever, daemon=True).start()

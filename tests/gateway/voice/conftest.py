@@ -148,8 +148,8 @@ def live_gateway(stack) -> Iterator[LiveGateway]:  # type: ignore[no-untyped-def
     application = create_app({"HOTLINE_SETTINGS": settings, "VOICE_CLOCK": clock})
     recorder = RecordingSession()
     service = application.extensions["voice"]
-    service.rasa = RasaClient(settings.rasa_url, channel="voice",
-                              channel_secret=settings.gateway_channel_secret, http=recorder)
+    service.dialogue.rasa = RasaClient(settings.rasa_url, channel="voice",
+                                       channel_secret=settings.gateway_channel_secret, http=recorder)
     port = free_port()
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="voice-gateway", daemon=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gateway.voice.call import callback_phone
+from bot.gateway.voice.agents import callback_phone
 from bot.gateway.voice.security import IdentifierSeal, describe_input
 
 SID = "CA" + "a" * 32
