@@ -29,6 +29,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 IN_HOURS = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 AFTER_HOURS = datetime(2026, 11, 25, 21, 0, tzinfo=SHANGHAI)
 CALLER = "+8613800000009"
+MAIN_MENU_WORDS = "查询公积金账户余额请按一"
 
 
 class Clock:
@@ -60,6 +61,11 @@ def parse(xml: bytes | str) -> etree._Element:
 def spoken(doc: etree._Element) -> str:
     """Everything the caller hears in a TwiML document, in order."""
     return "".join("".join(say.itertext()) for say in doc.xpath("//Say"))
+
+
+def start(twilio: "Twilio", n: int = 1, caller: str = CALLER) -> etree._Element:
+    """Call in: the incoming webhook of call ``n``, as TwiML."""
+    return twilio.twiml("/voice/incoming", CallSid=call_sid(n), From=caller, To="+862896319")
 
 
 @pytest.fixture
