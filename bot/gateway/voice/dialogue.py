@@ -175,8 +175,8 @@ class CallDialogue:
         state.no_input += 1
         if state.no_input > self.flow.no_input.reprompts:
             return self.agents.escalate(state, reason="no_input", end_after_callback=True)
-        return self.prompter.listen(state, self.speaker.say(self.flow.no_input.prompt) + state.reprompt,
-                            state.mode, state.reprompt)
+        still_there = self.speaker.say(self.flow.no_input.prompt)
+        return self.prompter.listen(state, still_there + state.reprompt, state.mode, state.reprompt)
 
     def _dial_done(self, state: CallState, params: Params, deadline: float) -> str:
         return self.agents.dial_done(state, params.dial_status)
@@ -298,7 +298,8 @@ class CallDialogue:
         if reply.buttons:
             choices = self.speaker.choices(reply.buttons)
             state.buttons = reply.buttons
-            return self.prompter.listen(state, reply.parts + choices, MODE_BUTTONS, reply.last_parts + choices)
+            return self.prompter.listen(state, reply.parts + choices, MODE_BUTTONS,
+                                        reply.last_parts + choices)
         state.buttons = []
         if reply.free_input:
             return self.prompter.listen(state, reply.parts, MODE_FREE, reply.last_parts)
@@ -363,7 +364,8 @@ class CallDialogue:
         if state.secure_retries > self.flow.secure.retries:
             state.sealed_identifier = None
             return self.agents.escalate(state, reason="secure_step_failed")
-        return self.prompter.listen(state, self.speaker.say(prompt), state.mode, self.speaker.say(prompt))
+        again = self.speaker.say(prompt)
+        return self.prompter.listen(state, again, state.mode, again)
 
     # --------------------------------------------------------------- a person
 
