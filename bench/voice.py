@@ -28,7 +28,7 @@ import requests
 from werkzeug.serving import make_server
 
 from bot.gateway import create_app
-from bot.gateway.voice.rasa_client import RasaVoiceClient
+from bot.gateway.rasa import RasaClient
 from bot.gateway.voice.simulator import PhoneSimulator
 from bot.records.seed import DEMO_BY_KEY
 from bot.settings import load_settings
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app({"HOTLINE_SETTINGS": settings})
             timer = TimedSession()
             service = app.extensions["voice"]
-            service.rasa = RasaVoiceClient(settings.rasa_url, settings.gateway_channel_secret, timer)
+            service.dialogue.rasa = RasaClient(settings.rasa_url, channel="voice",
+                                               channel_secret=settings.gateway_channel_secret, http=timer)
             port = free_port()
             server = make_server("127.0.0.1", port, app, threaded=True)
             threading.Thread(target=server.serve_forever, daemon=True).start()

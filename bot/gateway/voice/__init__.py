@@ -1,15 +1,23 @@
 """The phone line: 96319 over Twilio, in Mandarin (issue 3).
 
 - :mod:`.views`: the Twilio webhooks (blueprint ``voice`` under ``/voice``);
-- :mod:`.call`: what the caller hears next (menus from ``flows/``, the
-  assistant's answers, the keypad secure step, transfer and callback);
+- :mod:`.webhook`: what one webhook tells the gateway (``Params``);
+- :mod:`.call`: one call across its webhooks: claim the turn, run it once,
+  save the state (``VoiceService.handle``);
+- :mod:`.dialogue`: what the caller hears next (endpoint and key tables, menus
+  from ``flows/``, the assistant, the keypad secure step);
+- :mod:`.agents`: a person: transfer in agent hours, callbacks, apologies;
+- :mod:`.render`: the assistant's messages as speech (buttons as "…请按N"),
+  menus, and the next prompt's TwiML;
 - :mod:`.twiml`: TwiML, only through ``twilio.twiml.voice_response``;
 - :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
 - :mod:`.security`: signatures, the public URL behind a proxy, log redaction;
-- :mod:`.rasa_client`: the HTTP wrapper of Rasa's ``voice`` channel;
 - :mod:`.sms`: the complaint-ticket SMS (Twilio, or the outbox table);
 - :mod:`.store`: call records, call state, processed turns;
 - :mod:`.simulator`: ``python -m bot.gateway.voice.simulator``, a phone on the terminal.
+
+Rasa is reached through the gateway's one client, :class:`bot.gateway.rasa.RasaClient`
+(channel ``voice``); the secure-step outcome and button payloads follow :mod:`bot.contract`.
 """
 from __future__ import annotations
 
@@ -18,7 +26,7 @@ from pathlib import Path
 from flask import Flask
 
 from bot.flows import FLOWS_DIR, FlowsError, agent_hours, menus
-from bot.flows_voice import check_voice_flows
+from bot.flows.voice import check_voice_flows
 from bot.gateway.voice.call import VoiceService
 from bot.gateway.voice.views import bp
 

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
-from bot.flows_voice import VoiceFlow
+from bot.flows.voice import VoiceFlow
 from bot.gateway.voice.readout import Part, Pause, merge
 
 MODE_MENU = "menu"                    # a keypad menu of flows/menu.yml

@@ -29,6 +29,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 IN_HOURS = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 AFTER_HOURS = datetime(2026, 11, 25, 21, 0, tzinfo=SHANGHAI)
 CALLER = "+8613800000009"
+MAIN_MENU_WORDS = "查询公积金账户余额请按一"
 
 
 class Clock:
@@ -60,6 +61,11 @@ def parse(xml: bytes | str) -> etree._Element:
 def spoken(doc: etree._Element) -> str:
     """Everything the caller hears in a TwiML document, in order."""
     return "".join("".join(say.itertext()) for say in doc.xpath("//Say"))
+
+
+def start(twilio: "Twilio", n: int = 1, caller: str = CALLER) -> etree._Element:
+    """Call in: the incoming webhook of call ``n``, as TwiML."""
+    return twilio.twiml("/voice/incoming", CallSid=call_sid(n), From=caller, To="+862896319")
 
 
 @pytest.fixture
@@ -140,7 +146,7 @@ def live_gateway(stack) -> Iterator[LiveGateway]:  # type: ignore[no-untyped-def
     """The gateway on a free port in front of the real assistant."""
     from werkzeug.serving import make_server
 
-    from bot.gateway.voice.rasa_client import RasaVoiceClient
+    from bot.gateway.rasa import RasaClient
     from tests.e2e.stack import free_port
 
     settings = load_settings(stack.env)
@@ -148,7 +154,8 @@ def live_gateway(stack) -> Iterator[LiveGateway]:  # type: ignore[no-untyped-def
     application = create_app({"HOTLINE_SETTINGS": settings, "VOICE_CLOCK": clock})
     recorder = RecordingSession()
     service = application.extensions["voice"]
-    service.rasa = RasaVoiceClient(settings.rasa_url, settings.gateway_channel_secret, recorder)
+    service.dialogue.rasa = RasaClient(settings.rasa_url, channel="voice",
+                                       channel_secret=settings.gateway_channel_secret, http=recorder)
     port = free_port()
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="voice-gateway", daemon=True)

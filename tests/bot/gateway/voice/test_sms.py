@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from bot.flows_voice import voice_flow
+from bot.flows.voice import voice_flow
 from bot.gateway.voice.sms import SmsSender, date_text, mobile_number
 from bot.records import queries
 from bot.records.db import session_scope

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.flows import FLOWS_DIR, FlowsError
-from bot.flows_voice import check_voice_flows, voice_flow
+from bot.flows.loader import FLOWS_DIR, FlowsError
+from bot.flows.voice import check_voice_flows, voice_flow
 
 
 def test_the_shipped_voice_flow_is_valid() -> None:

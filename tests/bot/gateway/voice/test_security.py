@@ -1,9 +1,8 @@
-"""Sealing of the identifier between two webhooks, log summaries, caller numbers."""
+"""Sealing of the identifier between two webhooks, and log summaries that hide secrets."""
 from __future__ import annotations
 
 import pytest
 
-from bot.gateway.voice.call import callback_phone
 from bot.gateway.voice.security import IdentifierSeal, describe_input
 
 SID = "CA" + "a" * 32
@@ -38,13 +37,3 @@ def test_describe_input_never_shows_secrets(digits, speech, reveal, expected) ->
     summary = describe_input(digits, speech, reveal_keys=reveal)
     assert summary == expected
     assert "查余额" not in summary
-
-
-@pytest.mark.parametrize(
-    ("number", "phone"),
-    [("+8613800000001", "13800000001"), ("+862886279298", "02886279298"),
-     ("13800000001", "13800000001"), ("anonymous", None), ("+12025550123", None),
-     ("", None), (None, None), ("+8675512345678", None)],
-)
-def test_callback_phone_from_twilio_numbers(number, phone) -> None:  # type: ignore[no-untyped-def]
-    assert callback_phone(number) == phone

@@ -1,11 +1,12 @@
 """Loader and schema of ``flows/voice.yml``: how the phone line listens and speaks.
 
-Kept beside :mod:`bot.flows` (menus, agent hours) rather than inside it: only
-the voice gateway reads this file. :func:`voice_flow` validates everything the
-gateway relies on at start (Twilio attribute values, keys, prompt placeholders,
-the speech-hint vocabulary) and raises :class:`bot.flows.FlowsError` naming the
-file and the entry at fault; :func:`check_voice_flows` also loads the shared
-files the phone uses (menus, agent hours) and checks that they fit together.
+Only the voice gateway reads this file, so :mod:`bot.flows` does not import
+this module; the gateway imports ``bot.flows.voice``. :func:`voice_flow`
+validates everything the gateway relies on at start (Twilio attribute values,
+keys, prompt placeholders, the speech-hint vocabulary) and raises
+:class:`bot.flows.FlowsError` naming the file and the entry at fault;
+:func:`check_voice_flows` also loads the shared files the phone uses (menus,
+agent hours) and checks that they fit together.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.flows import FLOWS_DIR, FlowsError, _load, agent_hours, menus
+from bot.flows.agents import agent_hours
+from bot.flows.loader import FLOWS_DIR, FlowsError, load_yaml
+from bot.flows.menus import menus
 
 PROJECT_ROOT = FLOWS_DIR.parent
 TWILIO_MAX_HINTS = 500
@@ -289,7 +292,7 @@ def _policy(raw: dict[str, Any], name: str, where: str) -> Policy:
 
 def _load_voice(flows_dir: Path) -> VoiceFlow:
     where = str(flows_dir / "voice.yml")
-    raw = _load("voice.yml", flows_dir).get("voice")
+    raw = load_yaml("voice.yml", flows_dir).get("voice")
     if not isinstance(raw, dict):
         raise FlowsError(f"{where}: top level needs a 'voice' mapping")
 
