@@ -24,7 +24,7 @@ from bot.records.voice_models import (
     VoiceTurn,
 )
 from bot.settings import load_settings
-from tests.gateway.voice.conftest import AFTER_HOURS, CALLER, Twilio, call_sid, parse, spoken
+from tests.bot.gateway.voice.conftest import AFTER_HOURS, CALLER, Twilio, call_sid, parse, spoken
 
 MAIN_MENU_WORDS = "查询公积金账户余额请按一"
 

@@ -19,7 +19,7 @@ from bot.records.db import session_scope
 from bot.records.models import Complaint, FundAccount, Handover
 from bot.records.seed import DEMO_BY_KEY
 from bot.records.voice_models import CallOutcome, SmsMessage, SmsStatus, VoiceCall
-from tests.gateway.voice.conftest import AFTER_HOURS, IN_HOURS, LiveGateway
+from tests.bot.gateway.voice.conftest import AFTER_HOURS, IN_HOURS, LiveGateway
 
 ARABIC_DIGITS = re.compile(r"[0-9]")
 

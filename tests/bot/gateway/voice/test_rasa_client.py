@@ -119,7 +119,7 @@ def test_no_time_left_does_not_even_try(fake_rasa: FakeRasa) -> None:
 
 
 def test_unreachable_rasa_is_rasa_unavailable() -> None:
-    from tests.gateway.voice.conftest import closed_port
+    from tests.bot.gateway.voice.conftest import closed_port
 
     client = RasaVoiceClient(f"http://127.0.0.1:{closed_port()}", SECRET)
     with pytest.raises(RasaUnavailable, match="cannot be reached"):
