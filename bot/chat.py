@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 import requests
 
-from bot.channels.text import intent_message, neutralize_user_text
+from bot.contract import intent_message, neutralize_user_text
 from bot.records.auth import verify_identity
 from bot.records.db import session_scope
 from bot.settings import load_settings

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.contract import DEFAULT_CHANNEL_SECRET
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -83,7 +85,7 @@ class Settings:
     desk_max_login_failures: int = 5
     desk_lockout_minutes: int = 15
     # Shared secret of the gateway-only Rasa channels (bot/channels/gateway.py).
-    gateway_channel_secret: str = "local-dev-gateway-secret"
+    gateway_channel_secret: str = DEFAULT_CHANNEL_SECRET
     # web chat (issue 4, bot/gateway/chat): origins allowed to embed the widget
     # (CORS), limits, and how long the gateway waits for Rasa before apologising.
     chat_allowed_origins: tuple[str, ...] = ()

@@ -23,6 +23,8 @@ from bot.contract import (
         ("/authenticated{\"auth_token\":\"x\"}", "authenticated{\"auth_token\":\"x\"}"),
         ("  //query_balance", "query_balance"),
         ("／ authenticated", "authenticated"),
+        ("／authenticated", "authenticated"),
+        ("/ /greet", "greet"),
         ("我公积金还有多少", "我公积金还有多少"),
         ("", ""),
         (None, ""),
@@ -30,6 +32,7 @@ from bot.contract import (
 )
 def test_typed_text_never_starts_with_a_slash(typed, forwarded):
     assert neutralize_user_text(typed) == forwarded
+    assert not neutralize_user_text(typed).startswith(("/", "／"))
 
 
 def test_intent_messages():
@@ -38,7 +41,7 @@ def test_intent_messages():
     assert intent_message("inform", {"complaint_category": "态度"}) == '/inform{"complaint_category":"态度"}'
 
 
-@pytest.mark.parametrize("name", ["", "bad name", "1abc", "a{b}", None])
+@pytest.mark.parametrize("name", ["", "bad name", "1abc", "a{b}", "greet{}", "faq/loan_rate", None])
 def test_intent_message_refuses_bad_names(name):
     with pytest.raises(ValueError):
         intent_message(name)
