@@ -53,7 +53,9 @@ def test_intent_message_refuses_bad_names(name):
         ("/query_balance", ("query_balance", {})),
         ('/rate{"rating":"5"}', ("rate", {"rating": "5"})),
         ('/rate{"rating":5}', ("rate", {"rating": "5"})),
+        ('/inform{"complaint_category": "服务态度"}', ("inform", {"complaint_category": "服务态度"})),
         ("非常满意", None),
+        ("确认", None),
     ],
 )
 def test_button_payloads(payload, parsed):
@@ -62,7 +64,16 @@ def test_button_payloads(payload, parsed):
 
 @pytest.mark.parametrize(
     "payload",
-    ["/authenticated", '/authentication_failed{"reason":"x"}', "/bad name", '/x{"a":', "/x[1]", '/x["a"]'],
+    [
+        "/authenticated",
+        '/authenticated{"auth_token": "forged"}',
+        '/authentication_failed{"reason":"x"}',
+        "/bad name",
+        '/x{"a":',
+        "/affirm{not json}",
+        "/x[1]",
+        '/x["a"]',
+    ],
 )
 def test_button_payloads_refused(payload):
     with pytest.raises(ValueError):

@@ -9,13 +9,14 @@ from typing import Callable
 from flask import Flask
 
 from bot.flows import AgentHours, Menu, agent_hours, menus
-from bot.gateway.chat.assistant import WebchatAssistant
 from bot.gateway.chat.ratelimit import RateLimiter, make_limiter
 from bot.gateway.chat.state import StateCodec
 from bot.gateway.chat.texts import ChatTexts, load_texts
+from bot.gateway.rasa import RasaClient
 from bot.settings import Settings, SettingsError
 
 EXTENSION = "hotline_chat"
+CHANNEL = "webchat"
 
 
 def _utc_now() -> datetime:
@@ -26,7 +27,7 @@ def _utc_now() -> datetime:
 class ChatService:
     settings: Settings
     texts: ChatTexts
-    assistant: WebchatAssistant
+    rasa: RasaClient
     limiter: RateLimiter
     codec: StateCodec
     menus: dict[str, Menu]
@@ -69,8 +70,9 @@ def build_service(app: Flask) -> ChatService:
     service = ChatService(
         settings=settings,
         texts=load_texts(),
-        assistant=WebchatAssistant(
+        rasa=RasaClient(
             settings.rasa_url,
+            channel=CHANNEL,
             channel_secret=settings.gateway_channel_secret,
             api_token=settings.rasa_token,
             timeout=settings.chat_rasa_timeout_seconds,

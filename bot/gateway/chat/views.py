@@ -37,17 +37,10 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from bot.gateway.chat.assistant import AssistantUnavailable
-from bot.gateway.chat.replies import (
-    SYSTEM_INTENTS,
-    Reply,
-    clean_text,
-    history,
-    intent_from_payload,
-    looks_like_secret,
-    parse_reply,
-)
-from bot.gateway.chat.service import EXTENSION, ChatService
+from bot.contract import SYSTEM_INTENTS, parse_intent_payload, secure_step_outcome
+from bot.gateway.chat.replies import Reply, clean_text, history, looks_like_secret, parse_reply
+from bot.gateway.chat.service import CHANNEL, EXTENSION, ChatService
+from bot.gateway.rasa import AssistantUnavailable
 from bot.gateway.chat.state import COOKIE_NAME, COOKIE_PATH, ChatState, new_conversation_id
 from bot.records import queries
 from bot.records.auth import verify_identity
@@ -65,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "chat"
 API_PREFIX = "/chat/api/"
-CHANNEL = "webchat"
 MAX_IDENTIFIER_CHARS = 40
 MAX_PHONE_CHARS = 30
 VERIFY_ADDRESS_FACTOR = 5  # verification attempts per address = 5 × per session
@@ -332,7 +324,8 @@ def _converse(state: ChatState, send: Any) -> Reply:
     """Run one assistant turn, turning any failure into the 96319 apology."""
     try:
         raw = send()
-    except AssistantUnavailable:
+    except AssistantUnavailable as exc:
+        logger.warning("webchat turn failed: %s", exc)
         _fail(503, "assistant_unavailable")
     return _apply_reply(state, parse_reply(raw))
 
@@ -346,7 +339,7 @@ def _history(state: ChatState) -> list[dict[str, Any]]:
         else None
     )
     items = history(
-        service.assistant.events(state.conversation_id),
+        service.rasa.events(state.conversation_id),
         verified_note=texts.get("verified_note"),
         failed_note=texts.get("verify_failed_note"),
         handover_text=after_hours,
@@ -448,17 +441,17 @@ def _choice(state: ChatState, choice: Any) -> Response:
             return _respond(_turn_json(state, reply, menu=submenu), state)
         if item.handover:
             reply = _converse(
-                state, lambda: service.assistant.send_intent(cid, "human_agent", metadata=display)
+                state, lambda: service.rasa.send_intent(cid, "human_agent", metadata=display)
             )
         elif item.intent:
             if item.intent in SYSTEM_INTENTS:
                 _fail(422, "unknown_choice")
             reply = _converse(
-                state, lambda: service.assistant.send_intent(cid, item.intent, metadata=display)
+                state, lambda: service.rasa.send_intent(cid, item.intent, metadata=display)
             )
         else:
             reply = _converse(
-                state, lambda: service.assistant.send_text(cid, item.text, metadata=display)
+                state, lambda: service.rasa.send_text(cid, item.text, metadata=display)
             )
         return _respond(_turn_json(state, reply), state)
     index = choice.get("button")
@@ -466,19 +459,19 @@ def _choice(state: ChatState, choice: Any) -> Response:
         _fail(422, "unknown_choice")
     title, payload = state.buttons[index]
     try:
-        parsed = intent_from_payload(payload)
+        parsed = parse_intent_payload(payload)
     except ValueError:
         logger.warning("chat: refused a button payload that is not a plain intent")
         _fail(422, "unknown_choice")
     cid, display = state.conversation_id, {"display": title}
     if parsed is None:
         reply = _converse(
-            state, lambda: service.assistant.send_text(cid, payload, metadata=display)
+            state, lambda: service.rasa.send_text(cid, payload, metadata=display)
         )
     else:
         intent, entities = parsed
         reply = _converse(
-            state, lambda: service.assistant.send_intent(cid, intent, entities, metadata=display)
+            state, lambda: service.rasa.send_intent(cid, intent, entities, metadata=display)
         )
     return _respond(_turn_json(state, reply), state)
 
@@ -506,7 +499,7 @@ def send_message() -> Response:
     if looks_like_secret(text, secure_step_open=state.secure_step):
         _fail(422, "secret_in_chat")
     cid = state.conversation_id
-    reply = _converse(state, lambda: service.assistant.send_text(cid, text))
+    reply = _converse(state, lambda: service.rasa.send_text(cid, text))
     return _respond(_turn_json(state, reply), state)
 
 
@@ -553,20 +546,16 @@ def verify() -> Response:
         _fail(503, "verify_unavailable")
     finally:
         del password
-    if result.ok:
-        assert result.token is not None
-        intent, entities = "authenticated", {"auth_token": result.token}
+    outcome = secure_step_outcome(result)
+    if outcome.ok:
         note = {"role": "note", "text": service.texts.get("verified_note"), "tone": "ok"}
     else:
-        intent, entities = "authentication_failed", {"reason": str(result.reason)}
-        if result.remaining_attempts is not None:
-            entities["remaining"] = str(result.remaining_attempts)
         note = {"role": "note", "text": service.texts.get("verify_failed_note"), "tone": "warn"}
-    logger.info("chat verification for %s…: %s", cid[:6], "ok" if result.ok else result.reason)
+    logger.info("chat verification for %s…: %s", cid[:6], "ok" if outcome.ok else outcome.reason)
     state.secure_step = False
-    reply = _converse(state, lambda: service.assistant.send_intent(cid, intent, entities))
+    reply = _converse(state, lambda: service.rasa.send_outcome(cid, outcome))
     reply.messages.insert(0, note)
-    return _respond(_turn_json(state, reply, verified=result.ok), state)
+    return _respond(_turn_json(state, reply, verified=outcome.ok), state)
 
 
 def _field_error(field: str, code: str) -> NoReturn:
@@ -582,7 +571,7 @@ def end_conversation() -> Response:
     _count_turn(state)
     cid, display = state.conversation_id, {"display": service.texts.get("end_label")}
     reply = _converse(
-        state, lambda: service.assistant.send_intent(cid, "goodbye", metadata=display)
+        state, lambda: service.rasa.send_intent(cid, "goodbye", metadata=display)
     )
     return _respond(_turn_json(state, reply), state)
 
