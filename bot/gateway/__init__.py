@@ -13,6 +13,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.settings import Settings, load_settings
 
@@ -25,10 +26,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Args:
         test_config: overrides of the Flask config; ``HOTLINE_SETTINGS`` may hold
             a ready :class:`bot.settings.Settings` (tests use this instead of
-            environment variables).
+            environment variables); it is validated like settings read from
+            the environment.
     """
     app = Flask(__name__)
-    settings: Settings = (test_config or {}).get("HOTLINE_SETTINGS") or load_settings()
+    given: Settings | None = (test_config or {}).get("HOTLINE_SETTINGS")
+    settings = given.validate() if given is not None else load_settings()
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
         HOTLINE_SETTINGS=settings,
@@ -39,6 +42,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    # Behind TRUSTED_PROXIES reverse proxies, the client address, scheme and host
+    # are what they put in X-Forwarded-For/-Proto/-Host (never a client's words).
+    hops = settings.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from bot.gateway import health
 

@@ -111,14 +111,7 @@ def _fail(status: int, code: str, **values: Any) -> NoReturn:
 
 
 def client_address() -> str:
-    """The visitor's address (behind N trusted proxies: Nth X-Forwarded-For from the right)."""
-    hops = _service().settings.chat_trusted_proxies
-    if hops > 0:
-        forwarded = [
-            p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()
-        ]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
+    """The visitor's address (behind proxies: as ``TRUSTED_PROXIES`` makes it, ProxyFix)."""
     return request.remote_addr or "unknown"
 
 

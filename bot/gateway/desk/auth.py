@@ -88,18 +88,13 @@ def current_staff() -> StaffUser:
 def remote_addr() -> str | None:
     """The client's address, for the log-in throttle and the audit log.
 
-    Behind N trusted reverse proxies (``CHAT_TRUSTED_PROXIES``, the gateway's one
-    proxy setting) it is the Nth ``X-Forwarded-For`` entry from the right;
-    without that setting every staff member behind the proxy would share one
-    address and one throttle.
+    Behind reverse proxies it is what ``TRUSTED_PROXIES`` makes of their
+    ``X-Forwarded-For`` (ProxyFix, :func:`bot.gateway.create_app`); without that
+    setting every staff member behind the proxy would share one address and one
+    throttle.
     """
-    hops = int(getattr(settings(), "chat_trusted_proxies", 0) or 0)
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
-                     if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:45]
-    return request.remote_addr
+    address = request.remote_addr
+    return address[:45] if address else address
 
 
 def notify(code: str, kind: str = "ok", **params: Any) -> None:

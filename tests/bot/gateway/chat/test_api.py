@@ -283,7 +283,7 @@ def test_flood_from_one_address_across_sessions(make_app):
 
 
 def test_flood_from_a_proxied_address_counts_the_visitor_not_the_proxy(make_app):
-    app = make_app(chat_rate_per_address=3, chat_trusted_proxies=1)
+    app = make_app(chat_rate_per_address=3, trusted_proxies=1)
     client = app.test_client()
     for visitor in ("203.0.113.7", "203.0.113.8"):
         statuses = [

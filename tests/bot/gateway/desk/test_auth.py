@@ -450,7 +450,7 @@ def test_failures_record_the_client_address_behind_trusted_proxies(
     from bot.gateway import create_app
     from tests.bot.gateway.desk.conftest import make_settings
 
-    settings = replace(make_settings(db_url, tracker_url), chat_trusted_proxies=hops)
+    settings = replace(make_settings(db_url, tracker_url), trusted_proxies=hops)
     client = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True}).test_client()
     token = csrf_from(client)
     client.post("/desk/login", data={"username": "lihua", "password": "wrong-password-x",
