@@ -1,8 +1,18 @@
 """The gateway: one Flask application for the phone line, the web chat and the staff desk.
 
-``create_app`` is the only way to build it (no module-level app). Each part is a
-blueprint in its own module, registered below; the secure step (identity and
-query password) is verified here, never inside Rasa.
+``create_app`` is the only way to build it (no module-level app). Every part is
+a package or module with ``init_app(app)``, which registers its blueprint and
+puts its services in ``app.extensions``: ``health``, ``voice`` (phone),
+``chat`` (web), ``desk`` (staff). What they share is set up here, once:
+
+- the settings, validated (:meth:`bot.settings.Settings.validate`);
+- the client address, scheme and host behind ``TRUSTED_PROXIES`` reverse
+  proxies (Werkzeug's ProxyFix: their ``X-Forwarded-For/-Proto/-Host``, never
+  a client's);
+- one records session per request (:mod:`bot.gateway.db`);
+- the security headers of every response (:mod:`bot.gateway.headers`).
+
+The secure step (identity and query password) is verified here, never inside Rasa.
 
 Run locally:  .venv/app/bin/flask --app bot.gateway run  (``make run`` does it)
 Production:   gunicorn "bot.gateway:create_app()"
@@ -48,21 +58,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from bot.gateway import health
+    # Imported here so that bot.gateway.rasa & co. stay importable without the parts.
+    from bot.gateway import chat, db, desk, headers, health, voice
 
-    app.register_blueprint(health.bp)
-    # Parts register here, one blueprint each: voice (phone), chat (web), desk (staff).
-    # -- voice --
-    from bot.gateway import voice
-
-    voice.init_app(app)
-    app.register_blueprint(voice.bp)
-    # -- chat --
-    from bot.gateway import chat
-
-    chat.init_app(app)
-    # -- desk --
-    from bot.gateway import desk
-
-    desk.init_app(app)
+    db.init_app(app)
+    headers.init_app(app)
+    for part in (health, voice, chat, desk):
+        part.init_app(app)
     return app

@@ -17,6 +17,6 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Check the chat settings and texts, build the Rasa client and limiter, register ``bp``."""
+    """Build the chat service (texts, Rasa client, limiter) into ``app.extensions``; register ``bp``."""
     app.extensions[EXTENSION] = build_service(app)
     app.register_blueprint(bp)

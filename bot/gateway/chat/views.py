@@ -40,11 +40,11 @@ from werkzeug.exceptions import HTTPException
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload, secure_step_outcome
 from bot.gateway.chat.replies import Reply, clean_text, history, looks_like_secret, parse_reply
 from bot.gateway.chat.service import CHANNEL, EXTENSION, ChatService
-from bot.gateway.rasa import AssistantUnavailable
 from bot.gateway.chat.state import COOKIE_NAME, COOKIE_PATH, ChatState, new_conversation_id
+from bot.gateway.db import db
+from bot.gateway.rasa import AssistantUnavailable
 from bot.records import queries
 from bot.records.auth import verify_identity
-from bot.records.db import session_scope
 from bot.records.errors import RecordsValidationError
 from bot.records.identifiers import (
     classify_identifier,
@@ -61,21 +61,6 @@ API_PREFIX = "/chat/api/"
 MAX_IDENTIFIER_CHARS = 40
 MAX_PHONE_CHARS = 30
 VERIFY_ADDRESS_FACTOR = 5  # verification attempts per address = 5 × per session
-
-PAGE_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 bp = Blueprint("chat", __name__)
 
@@ -167,25 +152,14 @@ def _rate_limited(retry_after: int) -> NoReturn:
 
 
 @bp.after_request
-def security_headers(response: Response) -> Response:
-    response.headers["X-Content-Type-Options"] = "nosniff"
+def cors_headers(response: Response) -> Response:
+    """CORS for the API (security headers: :mod:`bot.gateway.headers`)."""
     if request.path.startswith(API_PREFIX):
-        response.headers["Content-Security-Policy"] = API_CSP
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
         origin = _cross_origin()
         if origin:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
         response.vary.add("Origin")
-    elif response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = PAGE_CSP
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    else:
-        response.headers["Content-Security-Policy"] = API_CSP
     return response
 
 
@@ -525,15 +499,10 @@ def verify() -> Response:
         _field_error("password", "verify_invalid_password")
     cid = state.conversation_id
     try:
-        with session_scope(settings.database_url) as session:
-            result = verify_identity(
-                session,
-                identifier,
-                password,
-                channel=CHANNEL,
-                conversation_id=cid,
-                settings=settings,
-            )
+        result = verify_identity(
+            db(), identifier, password, channel=CHANNEL, conversation_id=cid, settings=settings
+        )
+        db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
     except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
         logger.exception("chat verification could not run")
         _fail(503, "verify_unavailable")
@@ -587,15 +556,15 @@ def request_callback() -> Response:
     if normalized is None:
         _field_error("phone", "callback_invalid_phone")
     try:
-        with session_scope(service.settings.database_url) as session:
-            queries.record_callback(
-                session,
-                conversation_id=state.conversation_id,
-                channel=CHANNEL,
-                phone=normalized,
-                reason=state.handover,
-                now=service.clock(),
-            )
+        queries.record_callback(
+            db(),
+            conversation_id=state.conversation_id,
+            channel=CHANNEL,
+            phone=normalized,
+            reason=state.handover,
+            now=service.clock(),
+        )
+        db().commit()
     except RecordsValidationError:
         _field_error("phone", "callback_invalid_phone")
     except Exception:  # noqa: BLE001

@@ -5,7 +5,7 @@
   assistant's answers, the keypad secure step, transfer and callback);
 - :mod:`.twiml`: TwiML, only through ``twilio.twiml.voice_response``;
 - :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
-- :mod:`.security`: signatures, the public URL behind a proxy, log redaction;
+- :mod:`.security`: signatures and the URL Twilio signed, log redaction;
 - :mod:`.rasa_client`: the HTTP wrapper of Rasa's ``voice`` channel;
 - :mod:`.sms`: the complaint-ticket SMS (Twilio, or the outbox table);
 - :mod:`.store`: call records, call state, processed turns;
@@ -26,7 +26,7 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Validate the call flows and build the voice service.
+    """Validate the call flows, build the voice service and register ``bp``.
 
     A broken file under ``flows/`` raises :class:`bot.flows.FlowsError` naming
     the file and the fault, so the gateway does not start.
@@ -40,3 +40,4 @@ def init_app(app: Flask) -> None:
     except ValueError as exc:  # the transfer target
         raise FlowsError(f"{flows_dir / 'agents.yml'}: agents.transfer_target: {exc}") from exc
     app.extensions["voice"] = service
+    app.register_blueprint(bp)
