@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 from flask import Flask, Response, request
 
-from bot.gateway.chat.views import API_PREFIX
+from bot.gateway.chat.api import API_PREFIX
 
 NOTHING_CSP = "default-src 'none'; frame-ancestors 'none'"
 

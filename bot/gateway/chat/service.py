@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, current_app
 
 from bot.flows import AgentHours, Menu, agent_hours, menus
 from bot.gateway.chat.ratelimit import RateLimiter, make_limiter
@@ -36,6 +36,11 @@ class ChatService:
 
     def agents_available(self) -> bool:
         return self.agent_hours.is_open(self.clock())
+
+
+def current_service() -> ChatService:
+    """The chat service of the app handling the current request."""
+    return current_app.extensions[EXTENSION]
 
 
 def build_service(app: Flask) -> ChatService:
