@@ -65,13 +65,14 @@ def _chat_api(_response: Response) -> bool:
 
 
 def _html_page(response: Response) -> bool:
-    return response.mimetype == "text/html" and not request.path.startswith(API_PREFIX)
+    return response.mimetype == "text/html"
 
 
 def _every(_response: Response) -> bool:
     return True
 
 
+# The first policy of the response's blueprint that covers it applies.
 POLICIES: tuple[Policy, ...] = (
     # The chat API: answers about one visitor, never cached.
     Policy("chat", _chat_api, NO_STORE),
