@@ -12,14 +12,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from bot.contract import SYSTEM_INTENTS
 from bot.records.db import session_scope
 
 logger = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-# Intents that only the gateway or the chat client sends, never a person.
-SYSTEM_INTENTS = frozenset({"authenticated", "authentication_failed"})
 
 
 def format_money(amount: Optional[Decimal]) -> str:

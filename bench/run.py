@@ -22,9 +22,9 @@ from pathlib import Path
 import psutil
 
 from bot.chat import RestConversation
+from bot.contract import secure_step_outcome
 from bot.records.auth import verify_identity
 from bot.records.db import session_scope
-from bot.channels.text import intent_message
 from bot.records.seed import DEMO_IDENTITIES
 from tests.e2e.stack import ROOT, Stack
 
@@ -85,9 +85,9 @@ def conversation(stack: Stack) -> list[float]:
     for line in SCRIPT:
         if line == "<secure>":
             with session_scope(stack.database_url) as session:
-                token = verify_identity(session, DEMO.id_number, DEMO.password,
-                                        channel="rest", conversation_id=chat.sender_id).token
-            message = intent_message("authenticated", {"auth_token": token})
+                result = verify_identity(session, DEMO.id_number, DEMO.password,
+                                         channel="rest", conversation_id=chat.sender_id)
+            message = secure_step_outcome(result).message()
             start = time.perf_counter()
             chat.send(message)
         else:

@@ -5,8 +5,10 @@
 It performs the secure step itself, as the phone and web channels will: when the
 assistant asks for verification it prompts for the ID/account/card number and,
 with a hidden prompt, the 6-digit query password; it verifies them against the
-records (bot.records.auth) and tells Rasa only the outcome. The password never
-goes to Rasa, into a log or onto the screen.
+records (bot.records.auth) and tells Rasa only the outcome, worded by the
+contract (bot.contract). The password never goes to Rasa, into a log or onto
+the screen. Rasa's REST channel takes plain messages, so the outcome travels as
+the ``/intent{…}`` text the contract builds.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 import requests
 
-from bot.channels.text import intent_message, neutralize_user_text
+from bot.contract import neutralize_user_text, secure_step_outcome
 from bot.records.auth import verify_identity
 from bot.records.db import session_scope
 from bot.settings import load_settings
@@ -62,7 +64,10 @@ def secure_step(
     ask: Callable[[str], str] = input,
     ask_secret: Callable[[str], str] = getpass.getpass,
 ) -> list[dict[str, Any]]:
-    """Collect identity and password locally, verify them, tell Rasa the outcome."""
+    """Collect identity and password locally, verify them, tell Rasa the outcome.
+
+    The outcome is :func:`bot.contract.secure_step_outcome`'s, the same on every channel.
+    """
     identifier = ask("证件号码（身份证号/公积金账号/联名卡号，直接回车取消）：").strip()
     if not identifier:
         print("（已取消身份核验）")
@@ -79,12 +84,7 @@ def secure_step(
             )
     finally:
         del password
-    if result.ok:
-        return conversation.send(intent_message("authenticated", {"auth_token": result.token}))
-    entities = {"reason": result.reason}
-    if result.remaining_attempts is not None:
-        entities["remaining"] = str(result.remaining_attempts)
-    return conversation.send(intent_message("authentication_failed", entities))
+    return conversation.send(secure_step_outcome(result).message())
 
 
 def render(messages: Iterable[dict[str, Any]], out=sys.stdout) -> tuple[list[dict], bool]:

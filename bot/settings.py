@@ -1,16 +1,26 @@
 """Every setting of the application processes, read from the environment in one place.
 
 The defaults are the embedded local setup (SQLite under ``var/``); production
-(``HOTLINE_ENV=production``) refuses to start without its secrets.
+(``HOTLINE_ENV=production``) refuses to start without its secrets. Every rule
+about a setting's value is :meth:`Settings.validate`, run by :func:`load_settings`
+and by the gateway for settings handed to it; its errors name the variable.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.contract import DEFAULT_CHANNEL_SECRET
+
+logger = logging.getLogger(__name__)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
+
+# Read only when TRUSTED_PROXIES is unset; each part once had its own.
+DEPRECATED_PROXY_SETTINGS = ("CHAT_TRUSTED_PROXIES", "VOICE_TRUSTED_PROXIES")
 
 
 class SettingsError(RuntimeError):
@@ -65,6 +75,20 @@ def _base_url(env: dict[str, str], name: str) -> str:
     return raw
 
 
+def _trusted_proxies(env: dict[str, str]) -> int:
+    """``TRUSTED_PROXIES``, or else the deprecated per-part names if they agree."""
+    if env.get("TRUSTED_PROXIES", "") != "":
+        return _int(env, "TRUSTED_PROXIES", 0)
+    old = {name: _int(env, name, 0) for name in DEPRECATED_PROXY_SETTINGS if env.get(name, "") != ""}
+    if len(set(old.values())) > 1:
+        raise SettingsError(
+            f"{' and '.join(old)} differ; set TRUSTED_PROXIES, the gateway's one proxy setting"
+        )
+    for name in old:
+        logger.warning("%s is deprecated: set TRUSTED_PROXIES instead", name)
+    return next(iter(old.values()), 0)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -83,7 +107,7 @@ class Settings:
     desk_max_login_failures: int = 5
     desk_lockout_minutes: int = 15
     # Shared secret of the gateway-only Rasa channels (bot/channels/gateway.py).
-    gateway_channel_secret: str = "local-dev-gateway-secret"
+    gateway_channel_secret: str = DEFAULT_CHANNEL_SECRET
     # web chat (issue 4, bot/gateway/chat): origins allowed to embed the widget
     # (CORS), limits, and how long the gateway waits for Rasa before apologising.
     chat_allowed_origins: tuple[str, ...] = ()
@@ -93,7 +117,6 @@ class Settings:
     chat_new_sessions_per_address: int = 30
     chat_verify_attempts_per_session: int = 6
     chat_rasa_timeout_seconds: int = 8
-    chat_trusted_proxies: int = 0
     chat_cookie_samesite: str = "Lax"
     chat_session_hours: int = 12
     # phone line (issue 3, bot/gateway/voice): Twilio credentials (webhook
@@ -102,14 +125,80 @@ class Settings:
     twilio_auth_token: str = "local-dev-twilio-auth-token"
     twilio_from_number: str = ""
     public_base_url: str = ""
-    voice_trusted_proxies: int = 0
     voice_turn_deadline_ms: int = 4000
     agent_transfer_target: str = ""
+    # Reverse proxies in front of the gateway (client address, scheme and host
+    # are taken from their X-Forwarded-* headers, ProxyFix in bot/gateway).
+    trusted_proxies: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def validate(self) -> "Settings":
+        """Check every value and combination; return the settings, or raise SettingsError."""
+        _at_least(1, {
+            "CHAT_MAX_MESSAGE_CHARS": self.chat_max_message_chars,
+            "CHAT_RATE_PER_SESSION": self.chat_rate_per_session,
+            "CHAT_RATE_PER_ADDRESS": self.chat_rate_per_address,
+            "CHAT_NEW_SESSIONS_PER_ADDRESS": self.chat_new_sessions_per_address,
+            "CHAT_VERIFY_ATTEMPTS_PER_SESSION": self.chat_verify_attempts_per_session,
+            "CHAT_RASA_TIMEOUT_SECONDS": self.chat_rasa_timeout_seconds,
+            "CHAT_SESSION_HOURS": self.chat_session_hours,
+            "DESK_IDLE_MINUTES": self.desk_idle_minutes,
+            "DESK_MAX_LOGIN_FAILURES": self.desk_max_login_failures,
+            "DESK_LOCKOUT_MINUTES": self.desk_lockout_minutes,
+        })
+        _at_least(0, {"TRUSTED_PROXIES": self.trusted_proxies})
+        if self.chat_max_message_chars > 2000:
+            raise SettingsError(
+                "CHAT_MAX_MESSAGE_CHARS must be at most 2000 (the assistant's own input limit)"
+            )
+        if self.chat_cookie_samesite == "None" and not self.is_production:
+            raise SettingsError(
+                "CHAT_COOKIE_SAMESITE=None needs HTTPS (Secure cookies): use it only in production"
+            )
+        if not self.tracker_db_url:
+            raise SettingsError("TRACKER_DB_URL must not be empty")
+        if not 1000 <= self.voice_turn_deadline_ms <= 12000:
+            raise SettingsError(
+                "VOICE_TURN_DEADLINE_MS must be 1000-12000 (Twilio gives up after 15 s), "
+                f"got {self.voice_turn_deadline_ms}"
+            )
+        if self.is_production:
+            self._validate_production()
+        return self
+
+    def _validate_production(self) -> None:
+        defaults = Settings()
+        missing = [
+            name
+            for name, value, default in (
+                ("DATABASE_URL", self.database_url, defaults.database_url),
+                ("RASA_TOKEN", self.rasa_token, defaults.rasa_token),
+                ("SECRET_KEY", self.secret_key, defaults.secret_key),
+                (
+                    "GATEWAY_CHANNEL_SECRET",
+                    self.gateway_channel_secret,
+                    defaults.gateway_channel_secret,
+                ),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token, defaults.twilio_auth_token),
+            )
+            if value == default
+        ]
+        if missing:
+            raise SettingsError(
+                "production needs these environment variables set: " + ", ".join(missing)
+            )
+        if self.public_base_url and not self.public_base_url.startswith("https://"):
+            raise SettingsError("PUBLIC_BASE_URL must be an https:// URL in production")
+
+
+def _at_least(minimum: int, values: dict[str, int]) -> None:
+    for name, value in values.items():
+        if value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -155,44 +244,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         chat_rasa_timeout_seconds=_int(
             env, "CHAT_RASA_TIMEOUT_SECONDS", defaults.chat_rasa_timeout_seconds
         ),
-        chat_trusted_proxies=_int(env, "CHAT_TRUSTED_PROXIES", defaults.chat_trusted_proxies),
         chat_cookie_samesite=_samesite(env, "CHAT_COOKIE_SAMESITE", defaults.chat_cookie_samesite),
         chat_session_hours=_int(env, "CHAT_SESSION_HOURS", defaults.chat_session_hours),
         twilio_account_sid=(env.get("TWILIO_ACCOUNT_SID") or "").strip(),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or defaults.twilio_auth_token,
         twilio_from_number=(env.get("TWILIO_FROM_NUMBER") or "").strip(),
         public_base_url=_base_url(env, "PUBLIC_BASE_URL"),
-        voice_trusted_proxies=_int(env, "VOICE_TRUSTED_PROXIES", defaults.voice_trusted_proxies),
         voice_turn_deadline_ms=_int(
             env, "VOICE_TURN_DEADLINE_MS", defaults.voice_turn_deadline_ms
         ),
         agent_transfer_target=(env.get("AGENT_TRANSFER_TARGET") or "").strip(),
+        trusted_proxies=_trusted_proxies(env),
     )
-    if not 1000 <= settings.voice_turn_deadline_ms <= 12000:
-        raise SettingsError(
-            "VOICE_TURN_DEADLINE_MS must be 1000-12000 (Twilio gives up after 15 s), "
-            f"got {settings.voice_turn_deadline_ms}"
-        )
-    if settings.is_production:
-        missing = [
-            name
-            for name, value, default in (
-                ("DATABASE_URL", settings.database_url, defaults.database_url),
-                ("RASA_TOKEN", settings.rasa_token, defaults.rasa_token),
-                ("SECRET_KEY", settings.secret_key, defaults.secret_key),
-                (
-                    "GATEWAY_CHANNEL_SECRET",
-                    settings.gateway_channel_secret,
-                    defaults.gateway_channel_secret,
-                ),
-                ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token, defaults.twilio_auth_token),
-            )
-            if value == default
-        ]
-        if missing:
-            raise SettingsError(
-                "production needs these environment variables set: " + ", ".join(missing)
-            )
-        if settings.public_base_url and not settings.public_base_url.startswith("https://"):
-            raise SettingsError("PUBLIC_BASE_URL must be an https:// URL in production")
-    return settings
+    return settings.validate()

@@ -1,8 +1,8 @@
 """Base of the Rasa input channels that only the gateway talks to (``voice``, ``webchat``).
 
 Rasa serves channel webhooks without its API token, so these channels check a
-shared secret that only the gateway knows (header ``X-Gateway-Secret``, value of
-``GATEWAY_CHANNEL_SECRET``). The gateway posts JSON:
+shared secret that only the gateway knows (header :data:`bot.contract.SECRET_HEADER`,
+value of ``GATEWAY_CHANNEL_SECRET``). The gateway posts JSON:
 
     {"sender": "<conversation id>", "kind": "text", "text": "…", "metadata": {…}}
     {"sender": "<conversation id>", "kind": "intent", "intent": "authenticated",
@@ -11,7 +11,8 @@ shared secret that only the gateway knows (header ``X-Gateway-Secret``, value of
 ``kind: text`` is what a person said or typed: it is neutralised (no leading
 "/") so that it can never pose as an intent. ``kind: intent`` is the gateway's
 own message (secure-step outcome, a keypad menu choice). The reply is the list of
-the assistant's messages, as Rasa's REST channel returns it.
+the assistant's messages, as Rasa's REST channel returns it. Both ends of this
+wire (header, neutralising, intent messages) come from :mod:`bot.contract`.
 """
 from __future__ import annotations
 
@@ -25,17 +26,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.text import intent_message, neutralize_user_text
+from bot.contract import (
+    DEFAULT_CHANNEL_SECRET,
+    SECRET_HEADER,
+    intent_message,
+    neutralize_user_text,
+)
 
 logger = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Gateway-Secret"
-DEFAULT_SECRET = "local-dev-gateway-secret"
 MAX_TEXT = 10_000
 
 
 def channel_secret() -> str:
-    return os.environ.get("GATEWAY_CHANNEL_SECRET") or DEFAULT_SECRET
+    return os.environ.get("GATEWAY_CHANNEL_SECRET") or DEFAULT_CHANNEL_SECRET
 
 
 class GatewayInput(InputChannel):

@@ -1,8 +1,18 @@
 """The gateway: one Flask application for the phone line, the web chat and the staff desk.
 
-``create_app`` is the only way to build it (no module-level app). Each part is a
-blueprint in its own module, registered below; the secure step (identity and
-query password) is verified here, never inside Rasa.
+``create_app`` is the only way to build it (no module-level app). Every part is
+a package or module with ``init_app(app)``, which registers its blueprint and
+puts its services in ``app.extensions``: ``health``, ``voice`` (phone),
+``chat`` (web), ``desk`` (staff). What they share is set up here, once:
+
+- the settings, validated (:meth:`bot.settings.Settings.validate`);
+- the client address, scheme and host behind ``TRUSTED_PROXIES`` reverse
+  proxies (Werkzeug's ProxyFix: their ``X-Forwarded-For/-Proto/-Host``, never
+  a client's);
+- one records session per request (:mod:`bot.gateway.db`);
+- the security headers of every response (:mod:`bot.gateway.headers`).
+
+The secure step (identity and query password) is verified here, never inside Rasa.
 
 Run locally:  .venv/app/bin/flask --app bot.gateway run  (``make run`` does it)
 Production:   gunicorn "bot.gateway:create_app()"
@@ -13,6 +23,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.settings import Settings, load_settings
 
@@ -25,10 +36,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Args:
         test_config: overrides of the Flask config; ``HOTLINE_SETTINGS`` may hold
             a ready :class:`bot.settings.Settings` (tests use this instead of
-            environment variables).
+            environment variables); it is validated like settings read from
+            the environment.
     """
     app = Flask(__name__)
-    settings: Settings = (test_config or {}).get("HOTLINE_SETTINGS") or load_settings()
+    given: Settings | None = (test_config or {}).get("HOTLINE_SETTINGS")
+    settings = given.validate() if given is not None else load_settings()
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
         HOTLINE_SETTINGS=settings,
@@ -39,22 +52,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    # Behind TRUSTED_PROXIES reverse proxies, the client address, scheme and host
+    # are what they put in X-Forwarded-For/-Proto/-Host (never a client's words).
+    hops = settings.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from bot.gateway import health
+    # Imported here so that bot.gateway.rasa & co. stay importable without the parts.
+    from bot.gateway import chat, db, desk, headers, health, voice
 
-    app.register_blueprint(health.bp)
-    # Parts register here, one blueprint each: voice (phone), chat (web), desk (staff).
-    # -- voice --
-    from bot.gateway import voice
-
-    voice.init_app(app)
-    app.register_blueprint(voice.bp)
-    # -- chat --
-    from bot.gateway import chat
-
-    chat.init_app(app)
-    # -- desk --
-    from bot.gateway import desk
-
-    desk.init_app(app)
+    db.init_app(app)
+    headers.init_app(app)
+    for part in (health, voice, chat, desk):
+        part.init_app(app)
     return app

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import requests
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 
-from bot.records.db import session_scope
+from bot.gateway.db import db
 
 bp = Blueprint("health", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register ``/healthz`` (called by :func:`bot.gateway.create_app`)."""
+    app.register_blueprint(bp)
 
 
 @bp.get("/healthz")
@@ -16,8 +21,7 @@ def healthz():
     settings = current_app.config["HOTLINE_SETTINGS"]
     parts = {"gateway": True}
     try:
-        with session_scope(settings.database_url) as session:
-            session.execute(text("SELECT 1"))
+        db().execute(text("SELECT 1"))
         parts["database"] = True
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         parts["database"] = False

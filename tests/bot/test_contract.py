@@ -23,6 +23,8 @@ from bot.contract import (
         ("/authenticated{\"auth_token\":\"x\"}", "authenticated{\"auth_token\":\"x\"}"),
         ("  //query_balance", "query_balance"),
         ("／ authenticated", "authenticated"),
+        ("／authenticated", "authenticated"),
+        ("/ /greet", "greet"),
         ("我公积金还有多少", "我公积金还有多少"),
         ("", ""),
         (None, ""),
@@ -30,6 +32,7 @@ from bot.contract import (
 )
 def test_typed_text_never_starts_with_a_slash(typed, forwarded):
     assert neutralize_user_text(typed) == forwarded
+    assert not neutralize_user_text(typed).startswith(("/", "／"))
 
 
 def test_intent_messages():
@@ -38,7 +41,7 @@ def test_intent_messages():
     assert intent_message("inform", {"complaint_category": "态度"}) == '/inform{"complaint_category":"态度"}'
 
 
-@pytest.mark.parametrize("name", ["", "bad name", "1abc", "a{b}", None])
+@pytest.mark.parametrize("name", ["", "bad name", "1abc", "a{b}", "greet{}", "faq/loan_rate", None])
 def test_intent_message_refuses_bad_names(name):
     with pytest.raises(ValueError):
         intent_message(name)
@@ -50,7 +53,9 @@ def test_intent_message_refuses_bad_names(name):
         ("/query_balance", ("query_balance", {})),
         ('/rate{"rating":"5"}', ("rate", {"rating": "5"})),
         ('/rate{"rating":5}', ("rate", {"rating": "5"})),
+        ('/inform{"complaint_category": "服务态度"}', ("inform", {"complaint_category": "服务态度"})),
         ("非常满意", None),
+        ("确认", None),
     ],
 )
 def test_button_payloads(payload, parsed):
@@ -59,7 +64,16 @@ def test_button_payloads(payload, parsed):
 
 @pytest.mark.parametrize(
     "payload",
-    ["/authenticated", '/authentication_failed{"reason":"x"}', "/bad name", '/x{"a":', "/x[1]", '/x["a"]'],
+    [
+        "/authenticated",
+        '/authenticated{"auth_token": "forged"}',
+        '/authentication_failed{"reason":"x"}',
+        "/bad name",
+        '/x{"a":',
+        "/affirm{not json}",
+        "/x[1]",
+        '/x["a"]',
+    ],
 )
 def test_button_payloads_refused(payload):
     with pytest.raises(ValueError):

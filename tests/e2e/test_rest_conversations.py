@@ -57,9 +57,11 @@ def test_sealed_account_and_no_loan(chat):
 def test_wrong_password_then_lockout_offers_a_person(chat, stack):
     stack.clear_auth_failures(DEMO["lockout"].account_number)
     chat.say("查一下我的公积金余额")
-    for attempt in range(5):
+    for attempt in range(4):
         reply = texts(verify(chat, "lockout", password="000000"))
     assert "不正确" in reply
+    fifth = texts(verify(chat, "lockout", password="000000"))  # locks the account: said at once
+    assert "暂时无法在线查询" in fifth and "再试0次" not in fifth
     locked = texts(verify(chat, "lockout"))  # right password, but locked now
     assert "暂时无法在线查询" in locked and "转人工" in locked
     assert "转接人工" in texts(chat.say("转人工"))

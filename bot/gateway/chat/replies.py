@@ -5,7 +5,8 @@ data it gets are links, and only those a response marks in its custom payload
 (``custom: {links: [{title, url}]}``), checked here: ``https://`` or ``tel:``
 URLs, nothing else. Buttons go to the browser as titles with an index; their
 payloads stay in the gateway (:mod:`bot.gateway.chat.state`), so the browser can
-only pick one of the buttons the assistant offered, never write an intent.
+only pick one of the buttons the assistant offered, never write an intent; a
+button's payload is read with :func:`bot.contract.parse_intent_payload`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+from bot.contract import AUTHENTICATED, AUTHENTICATION_FAILED
 from bot.records.identifiers import classify_identifier, normalize_ticket_id
-
-# Intents only the gateway sends after the secure step; never from a button or menu.
-SYSTEM_INTENTS = frozenset({"authenticated", "authentication_failed"})
 
 MAX_BUTTONS = 12
 MAX_BUTTON_TITLE = 40
@@ -28,7 +27,6 @@ MAX_LINK_TITLE = 100
 MAX_LINK_URL = 500
 MAX_TEXT = 4000
 
-_INTENT_PAYLOAD_RE = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?$", re.S)
 _TEL_RE = re.compile(r"^tel:\+?[0-9\-]{3,20}$")
 _CONTROL_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
@@ -148,31 +146,6 @@ def parse_reply(messages: Iterable[dict[str, Any]]) -> Reply:
     return reply
 
 
-def intent_from_payload(payload: str) -> tuple[str, dict[str, str]] | None:
-    """``/intent{"k": "v"}`` of a Rasa button as (intent, entities); None for plain text.
-
-    Raises ValueError for a payload that looks like an intent but is malformed or
-    names a system intent: such a button is never sent.
-    """
-    import json
-
-    if not payload.startswith("/"):
-        return None
-    match = _INTENT_PAYLOAD_RE.fullmatch(payload)
-    if match is None:
-        raise ValueError("malformed intent payload")
-    intent, raw_entities = match.group(1), match.group(2)
-    if intent in SYSTEM_INTENTS:
-        raise ValueError("system intent in a button")
-    entities: dict[str, str] = {}
-    if raw_entities:
-        parsed = json.loads(raw_entities)
-        if not isinstance(parsed, dict):
-            raise ValueError("entities must be an object")
-        entities = {str(k): str(v) for k, v in parsed.items()}
-    return intent, entities
-
-
 def history(
     events: Iterable[dict[str, Any]],
     *,
@@ -196,10 +169,10 @@ def history(
         kind = event.get("event")
         if kind == "user":
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent == "authenticated":
+            if intent == AUTHENTICATED:
                 items.append({"role": "note", "text": verified_note, "tone": "ok"})
                 continue
-            if intent == "authentication_failed":
+            if intent == AUTHENTICATION_FAILED:
                 items.append({"role": "note", "text": failed_note, "tone": "warn"})
                 continue
             metadata = event.get("metadata") or {}

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, current_app
 
 from bot.flows import AgentHours, Menu, agent_hours, menus
-from bot.gateway.chat.assistant import WebchatAssistant
 from bot.gateway.chat.ratelimit import RateLimiter, make_limiter
 from bot.gateway.chat.state import StateCodec
 from bot.gateway.chat.texts import ChatTexts, load_texts
-from bot.settings import Settings, SettingsError
+from bot.gateway.rasa import RasaClient
+from bot.settings import Settings
 
 EXTENSION = "hotline_chat"
+CHANNEL = "webchat"
 
 
 def _utc_now() -> datetime:
@@ -26,7 +27,7 @@ def _utc_now() -> datetime:
 class ChatService:
     settings: Settings
     texts: ChatTexts
-    assistant: WebchatAssistant
+    rasa: RasaClient
     limiter: RateLimiter
     codec: StateCodec
     menus: dict[str, Menu]
@@ -37,40 +38,20 @@ class ChatService:
         return self.agent_hours.is_open(self.clock())
 
 
-def _check(settings: Settings) -> None:
-    positive = {
-        "CHAT_MAX_MESSAGE_CHARS": settings.chat_max_message_chars,
-        "CHAT_RATE_PER_SESSION": settings.chat_rate_per_session,
-        "CHAT_RATE_PER_ADDRESS": settings.chat_rate_per_address,
-        "CHAT_NEW_SESSIONS_PER_ADDRESS": settings.chat_new_sessions_per_address,
-        "CHAT_VERIFY_ATTEMPTS_PER_SESSION": settings.chat_verify_attempts_per_session,
-        "CHAT_RASA_TIMEOUT_SECONDS": settings.chat_rasa_timeout_seconds,
-        "CHAT_SESSION_HOURS": settings.chat_session_hours,
-    }
-    for name, value in positive.items():
-        if value < 1:
-            raise SettingsError(f"{name} must be at least 1, got {value}")
-    if settings.chat_max_message_chars > 2000:
-        raise SettingsError(
-            "CHAT_MAX_MESSAGE_CHARS must be at most 2000 (the assistant's own input limit)"
-        )
-    if settings.chat_trusted_proxies < 0:
-        raise SettingsError("CHAT_TRUSTED_PROXIES must be 0 or more")
-    if settings.chat_cookie_samesite == "None" and not settings.is_production:
-        raise SettingsError(
-            "CHAT_COOKIE_SAMESITE=None needs HTTPS (Secure cookies): use it only in production"
-        )
+def current_service() -> ChatService:
+    """The chat service of the app handling the current request."""
+    return current_app.extensions[EXTENSION]
 
 
 def build_service(app: Flask) -> ChatService:
-    """Read the settings and ``flows/``, check them, and build the runtime objects."""
+    """Build the runtime objects from the (validated) settings and ``flows/``."""
     settings: Settings = app.config["HOTLINE_SETTINGS"]
-    _check(settings)
     service = ChatService(
         settings=settings,
         texts=load_texts(),
-        assistant=WebchatAssistant(
+        rasa=RasaClient(
             settings.rasa_url,
+            channel=CHANNEL,
             channel_secret=settings.gateway_channel_secret,
             api_token=settings.rasa_token,
             timeout=settings.chat_rasa_timeout_seconds,

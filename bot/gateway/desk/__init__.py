@@ -16,26 +16,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from bot.settings import Settings, SettingsError
-
 bp = Blueprint("desk", __name__, url_prefix="/desk")
-
-
-def _check_settings(settings: Settings) -> None:
-    for name, value in (
-        ("DESK_IDLE_MINUTES", settings.desk_idle_minutes),
-        ("DESK_MAX_LOGIN_FAILURES", settings.desk_max_login_failures),
-        ("DESK_LOCKOUT_MINUTES", settings.desk_lockout_minutes),
-    ):
-        if value < 1:
-            raise SettingsError(f"{name} must be a positive integer, got {value}")
-    if not settings.tracker_db_url:
-        raise SettingsError("TRACKER_DB_URL must not be empty")
 
 
 def init_app(app: Flask) -> None:
     """Register the desk on the gateway (called by :func:`bot.gateway.create_app`)."""
-    _check_settings(app.config["HOTLINE_SETTINGS"])
     app.register_blueprint(bp)
 
 

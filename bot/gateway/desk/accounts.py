@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
+from bot.gateway.db import db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import (
     current_staff,
-    db,
     log_in,
     log_out,
     notify,

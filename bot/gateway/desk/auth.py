@@ -1,4 +1,7 @@
-"""Who is asking, and may they: staff sessions, CSRF, roles, security headers, errors.
+"""Who is asking, and may they: staff sessions, CSRF, roles, errors.
+
+The records session is the gateway's one per request (:func:`bot.gateway.db.db`);
+the security headers are set for every part by the gateway (:mod:`bot.gateway.headers`).
 
 The signed Flask session cookie (shared with the other parts; the desk touches
 only its own ``desk_*`` keys) carries a random session token and the CSRF
@@ -28,14 +31,13 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from bot.flows import complaint_categories
+from bot.gateway.db import db
 from bot.gateway.desk import bp
 from bot.records import desk_queries as dq
 from bot.records.clock import SHANGHAI, shanghai_date
-from bot.records.db import get_sessionmaker
 from bot.records.desk_models import StaffRole, StaffUser
 from bot.settings import Settings
 
@@ -47,12 +49,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ENDPOINTS = frozenset({"desk.login"})
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"desk.password", "desk.logout"})
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; object-src 'none'"
-)
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -61,21 +57,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def settings() -> Settings:
     return current_app.config["HOTLINE_SETTINGS"]
-
-
-def db() -> Session:
-    """The records session of this request (opened on first use, closed at teardown)."""
-    if "desk_db" not in g:
-        g.desk_db = get_sessionmaker(settings().database_url)()
-    return g.desk_db
-
-
-@bp.teardown_request
-def _close_db(_exc: BaseException | None) -> None:
-    database = g.pop("desk_db", None)
-    if database is not None:
-        database.rollback()  # whatever was not committed on purpose
-        database.close()
 
 
 def current_staff() -> StaffUser:
@@ -88,18 +69,13 @@ def current_staff() -> StaffUser:
 def remote_addr() -> str | None:
     """The client's address, for the log-in throttle and the audit log.
 
-    Behind N trusted reverse proxies (``CHAT_TRUSTED_PROXIES``, the gateway's one
-    proxy setting) it is the Nth ``X-Forwarded-For`` entry from the right;
-    without that setting every staff member behind the proxy would share one
-    address and one throttle.
+    Behind reverse proxies it is what ``TRUSTED_PROXIES`` makes of their
+    ``X-Forwarded-For`` (ProxyFix, :func:`bot.gateway.create_app`); without that
+    setting every staff member behind the proxy would share one address and one
+    throttle.
     """
-    hops = int(getattr(settings(), "chat_trusted_proxies", 0) or 0)
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
-                     if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:45]
-    return request.remote_addr
+    address = request.remote_addr
+    return address[:45] if address else address
 
 
 def notify(code: str, kind: str = "ok", **params: Any) -> None:
@@ -205,17 +181,6 @@ def log_out() -> None:
 
 
 # ------------------------------------------------------------ responses
-
-
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "bad_request",

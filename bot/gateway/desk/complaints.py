@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
+from bot.gateway.db import db
 from bot.gateway.desk import bp
-from bot.gateway.desk.auth import current_staff, db, notify
+from bot.gateway.desk.auth import current_staff, notify
 from bot.records import desk_queries as dq
 from bot.records.clock import shanghai_date
 from bot.records.identifiers import normalize_ticket_id

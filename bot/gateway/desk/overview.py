@@ -9,10 +9,10 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 
 from bot.flows import complaint_categories, rating_scale
+from bot.gateway.db import db
 from bot.gateway.desk import bp, charts
 from bot.gateway.desk.auth import (
     current_staff,
-    db,
     local_date,
     local_datetime,
     settings,

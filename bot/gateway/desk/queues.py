@@ -5,8 +5,9 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
+from bot.gateway.db import db
 from bot.gateway.desk import bp
-from bot.gateway.desk.auth import current_staff, db, notify
+from bot.gateway.desk.auth import current_staff, notify
 from bot.records import desk_queries as dq
 from bot.records.models import CallbackStatus, HandoverStatus
 

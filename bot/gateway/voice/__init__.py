@@ -11,7 +11,7 @@
   menus, and the next prompt's TwiML;
 - :mod:`.twiml`: TwiML, only through ``twilio.twiml.voice_response``;
 - :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
-- :mod:`.security`: signatures, the public URL behind a proxy, log redaction;
+- :mod:`.security`: signatures and the URL Twilio signed, log redaction;
 - :mod:`.sms`: the complaint-ticket SMS (Twilio, or the outbox table);
 - :mod:`.store`: call records, call state, processed turns;
 - :mod:`.simulator`: ``python -m bot.gateway.voice.simulator``, a phone on the terminal.
@@ -34,7 +34,7 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Validate the call flows and build the voice service.
+    """Validate the call flows, build the voice service and register ``bp``.
 
     A broken file under ``flows/`` raises :class:`bot.flows.FlowsError` naming
     the file and the fault, so the gateway does not start.
@@ -48,3 +48,4 @@ def init_app(app: Flask) -> None:
     except ValueError as exc:  # the transfer target
         raise FlowsError(f"{flows_dir / 'agents.yml'}: agents.transfer_target: {exc}") from exc
     app.extensions["voice"] = service
+    app.register_blueprint(bp)

@@ -1,9 +1,9 @@
 """Webhook signatures, the public URL behind a proxy, sealing, log redaction.
 
 - :func:`public_url` rebuilds the URL Twilio requested (and signed): from
-  ``PUBLIC_BASE_URL`` when set, else from the request, trusting
-  ``X-Forwarded-Proto``/``X-Forwarded-Host`` only from ``VOICE_TRUSTED_PROXIES``
-  proxies in front of the gateway.
+  ``PUBLIC_BASE_URL`` when set, else from the request's scheme and host, which
+  behind ``TRUSTED_PROXIES`` proxies are their ``X-Forwarded-Proto``/``-Host``
+  (ProxyFix, applied by :func:`bot.gateway.create_app`).
 - :func:`signature_ok` checks ``X-Twilio-Signature`` with twilio's own
   :class:`~twilio.request_validator.RequestValidator`. It fails closed: no
   signature, no token, or a production gateway still on the development token
@@ -32,26 +32,13 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 _DEV_TOKEN = Settings().twilio_auth_token
 
 
-def _forwarded(request: Request, header: str, trusted: int) -> str | None:
-    """The value the ``trusted``-th proxy from the gateway put in ``header``."""
-    raw = request.headers.get(header)
-    if not raw or trusted <= 0:
-        return None
-    values = [value.strip() for value in raw.split(",")]
-    if len(values) < trusted:
-        return None
-    return values[-trusted] or None
-
-
 def public_url(request: Request, settings: Settings) -> str:
     """The absolute URL Twilio used for this request, query string included."""
     query = request.query_string.decode("latin-1")
     suffix = request.path + (f"?{query}" if query else "")
     if settings.public_base_url:
         return settings.public_base_url + suffix
-    scheme = _forwarded(request, "X-Forwarded-Proto", settings.voice_trusted_proxies)
-    host = _forwarded(request, "X-Forwarded-Host", settings.voice_trusted_proxies)
-    return f"{scheme or request.scheme}://{host or request.host}{suffix}"
+    return f"{request.scheme}://{request.host}{suffix}"
 
 
 def signature_ok(request: Request, settings: Settings) -> bool:

@@ -2,8 +2,11 @@
 URL behind proxies, and request bodies too large to read."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from bot.gateway import create_app
 from bot.settings import load_settings
 from tests.bot.gateway.voice.conftest import CALLER, Twilio, call_sid, parse, spoken, start
 
@@ -65,16 +68,15 @@ def test_public_base_url_is_what_twilio_signed(twilio: Twilio) -> None:
 
 
 @pytest.mark.parametrize(("trusted", "status"), [(1, 200), (0, 403)])
-def test_forwarded_headers_count_only_from_trusted_proxies(twilio: Twilio, trusted: int, status: int) -> None:
-    object.__setattr__(twilio.settings, "voice_trusted_proxies", trusted)
-    try:
-        public = Twilio(twilio.client, twilio.settings, base="https://voice.example.cn")
-        response = public.post(
-            "/voice/incoming", CallSid=call_sid(), From=CALLER,
-            headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voice.example.cn"},
-        )
-    finally:
-        object.__setattr__(twilio.settings, "voice_trusted_proxies", 0)
+def test_forwarded_headers_count_only_from_trusted_proxies(voice_settings, clock, trusted: int,  # type: ignore[no-untyped-def]
+                                                           status: int) -> None:
+    settings = replace(voice_settings, trusted_proxies=trusted)
+    app = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True, "VOICE_CLOCK": clock})
+    public = Twilio(app.test_client(), settings, base="https://voice.example.cn")
+    response = public.post(
+        "/voice/incoming", CallSid=call_sid(), From=CALLER,
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voice.example.cn"},
+    )
     assert response.status_code == status
 
 

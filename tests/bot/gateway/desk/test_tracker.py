@@ -8,7 +8,7 @@ import pytest
 
 from bot.gateway.desk import tracker
 from bot.records.clock import shanghai_date
-from tests.gateway.desk.conftest import beijing, make_tracker_db
+from tests.bot.gateway.desk.conftest import beijing, make_tracker_db
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
 from bot.records.models import Complaint, ComplaintEvent, ComplaintStatus
-from tests.gateway.desk.conftest import file_complaint, log_in, post
+from tests.bot.gateway.desk.conftest import file_complaint, log_in, post
 
 
 def _complaint(db_url: str, ticket: str) -> Complaint:

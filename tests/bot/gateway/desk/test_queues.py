@@ -8,7 +8,7 @@ from bot.records import queries
 from bot.records.db import session_scope
 from bot.records.desk_models import DeskAuditEvent
 from bot.records.models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
-from tests.gateway.desk.conftest import log_in, post
+from tests.bot.gateway.desk.conftest import log_in, post
 
 
 @pytest.fixture

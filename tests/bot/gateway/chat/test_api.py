@@ -22,7 +22,7 @@ from bot.records.db import session_scope
 from bot.records.models import CallbackRequest, Channel, Handover
 from bot.records.seed import DEMO_IDENTITIES
 from tests.e2e.stack import RASA_TOKEN, free_port
-from tests.gateway.chat.conftest import AFTER_HOURS, IN_HOURS, frozen_time, start_session
+from tests.bot.gateway.chat.conftest import AFTER_HOURS, IN_HOURS, frozen_time, start_session
 
 IDENTITY = {identity.key: identity for identity in DEMO_IDENTITIES}
 # The browser tests verify "normal_loan"; failures here use another identity.
@@ -283,7 +283,7 @@ def test_flood_from_one_address_across_sessions(make_app):
 
 
 def test_flood_from_a_proxied_address_counts_the_visitor_not_the_proxy(make_app):
-    app = make_app(chat_rate_per_address=3, chat_trusted_proxies=1)
+    app = make_app(chat_rate_per_address=3, trusted_proxies=1)
     client = app.test_client()
     for visitor in ("203.0.113.7", "203.0.113.8"):
         statuses = [
@@ -306,7 +306,7 @@ def test_new_sessions_per_address(make_app):
 
 
 def test_rate_limits_shared_through_redis(make_app):
-    from tests.gateway.chat.test_ratelimit import REDIS_URL
+    from tests.bot.gateway.chat.test_ratelimit import REDIS_URL
 
     prefix = f"test:chat:{uuid.uuid4().hex}:"
     apps = [make_app(chat_rate_per_address=4) for _ in range(2)]

@@ -11,7 +11,7 @@ from bot.records import desk_queries as dq
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
-from tests.gateway.desk.conftest import Person, log_in, post
+from tests.bot.gateway.desk.conftest import Person, log_in, post
 
 TEMP_RE = re.compile(r'<code class="secret">([^<]+)</code>')
 

@@ -25,7 +25,7 @@ from bot.records.db import session_scope
 from bot.records.models import CallbackRequest, Channel, Complaint
 from bot.records.seed import DEMO_IDENTITIES
 from tests.e2e.stack import RASA_TOKEN
-from tests.gateway.chat.conftest import AFTER_HOURS
+from tests.bot.gateway.chat.conftest import AFTER_HOURS
 
 DEPOSITOR = next(identity for identity in DEMO_IDENTITIES if identity.key == "normal_loan")
 REPLY_TIMEOUT = 15_000

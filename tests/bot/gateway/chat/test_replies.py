@@ -9,7 +9,6 @@ import pytest
 from bot.gateway.chat.replies import (
     clean_text,
     history,
-    intent_from_payload,
     looks_like_secret,
     parse_reply,
 )
@@ -75,36 +74,6 @@ def test_bot_text_is_passed_as_text_not_interpreted():
     evil = "<img src=x onerror=alert(1)><script>alert(2)</script>"
     reply = parse_reply([{"text": evil}])
     assert reply.messages == [{"role": "bot", "text": evil}]  # the widget uses textContent
-
-
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        ("确认", None),
-        ("/affirm", ("affirm", {})),
-        (
-            '/inform{"complaint_category": "服务态度"}',
-            ("inform", {"complaint_category": "服务态度"}),
-        ),
-    ],
-)
-def test_button_payloads(payload, expected):
-    assert intent_from_payload(payload) == expected
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        '/authenticated{"auth_token": "forged"}',
-        '/authentication_failed{"reason": "mismatch"}',
-        "/not an intent",
-        "/affirm{not json}",
-        '/affirm["list"]',
-    ],
-)
-def test_system_or_malformed_intent_buttons_are_refused(payload):
-    with pytest.raises(ValueError):
-        intent_from_payload(payload)
 
 
 def _user(text, intent, metadata=None):

@@ -15,7 +15,7 @@ from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
 from bot.records.desk_models import DeskAuditEvent
 from bot.records.models import Complaint, ComplaintStatus
-from tests.gateway.desk.conftest import beijing, csrf_from, file_complaint, make_tracker_db
+from tests.bot.gateway.desk.conftest import beijing, csrf_from, file_complaint, make_tracker_db
 
 
 def _tracker_file(tracker_url: str) -> Path:

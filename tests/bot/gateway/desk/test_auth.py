@@ -10,7 +10,7 @@ from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.desk_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
 from bot.records.models import Complaint, ComplaintEvent, ComplaintStatus
-from tests.gateway.desk.conftest import PASSWORD, csrf_from, log_in, post
+from tests.bot.gateway.desk.conftest import PASSWORD, csrf_from, log_in, post
 
 PAGES = [
     "/desk/",
@@ -448,9 +448,9 @@ def test_failures_record_the_client_address_behind_trusted_proxies(
     from dataclasses import replace
 
     from bot.gateway import create_app
-    from tests.gateway.desk.conftest import make_settings
+    from tests.bot.gateway.desk.conftest import make_settings
 
-    settings = replace(make_settings(db_url, tracker_url), chat_trusted_proxies=hops)
+    settings = replace(make_settings(db_url, tracker_url), trusted_proxies=hops)
     client = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True}).test_client()
     token = csrf_from(client)
     client.post("/desk/login", data={"username": "lihua", "password": "wrong-password-x",

@@ -26,9 +26,9 @@ from bot.records import queries
 from bot.records.db import dispose_engines, session_scope
 from bot.records.migrate import upgrade
 from bot.records.models import Complaint, ComplaintStatus
-from tests.gateway.desk.conftest import PASSWORD, beijing, file_complaint, make_settings, make_tracker_db
+from tests.bot.gateway.desk.conftest import PASSWORD, beijing, file_complaint, make_settings, make_tracker_db
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 CHROMIUM = Path(os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -31,7 +31,7 @@ from bot.records.workdays import is_working_day
 from bot.settings import Settings, load_settings
 from tests.e2e.stack import Stack, free_port
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 ARTIFACTS = ROOT / "test-artifacts" / "chat"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SHANGHAI = ZoneInfo("Asia/Shanghai")

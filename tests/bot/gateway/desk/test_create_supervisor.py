@@ -14,7 +14,7 @@ from bot.records import desk_queries as dq
 from bot.records.db import session_scope
 from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 GOOD = "Jinjiang-river-96319"
 
 

@@ -13,7 +13,7 @@ from bot.records import desk_queries
 from bot.records.models import Channel, ComplaintStatus
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 TEMPLATES = ROOT / "bot" / "gateway" / "templates" / "desk"
 STATIC = ROOT / "bot" / "gateway" / "static" / "desk"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -1,0 +1,95 @@
+"""The secure step of the web chat: ``POST /chat/api/verify``.
+
+When the assistant asks for verification (a reply with
+``custom: {secure_input: identity}``) the widget shows its own form and posts
+the identifier (ID, fund account or joint-card number) and the 6-digit query
+password here, never into the chat. The gateway checks the format (errors stay
+in the form, Rasa hears nothing), limits attempts per conversation and address,
+verifies against the records (:func:`bot.records.auth.verify_identity`, which
+locks an account after 5 failures in 24 h) and tells Rasa only the outcome,
+worded by :func:`bot.contract.secure_step_outcome` as on every channel.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response
+
+from bot.contract import secure_step_outcome
+from bot.gateway.chat import bp
+from bot.gateway.chat.api import (
+    client_address,
+    conversation_state,
+    fail,
+    field_error,
+    rate_limited,
+    read_body,
+    respond,
+)
+from bot.gateway.chat.service import CHANNEL, current_service
+from bot.gateway.chat.state import ChatState
+from bot.gateway.chat.turns import converse, turn_json
+from bot.gateway.db import db
+from bot.records.auth import verify_identity
+from bot.records.identifiers import classify_identifier, normalize_digits
+from bot.records.passwords import is_valid_password_format
+
+logger = logging.getLogger(__name__)
+
+MAX_IDENTIFIER_CHARS = 40
+VERIFY_ADDRESS_FACTOR = 5  # verification attempts per address = 5 × per session
+
+
+@bp.route("/chat/api/verify", methods=["POST", "OPTIONS"])
+def verify() -> Response:
+    """The secure step: check identifier + password here and tell Rasa only the outcome."""
+    service = current_service()
+    settings = service.settings
+    body = read_body()
+    state = conversation_state(body)
+    identifier, password = body.get("identifier"), body.get("password")
+    if not isinstance(identifier, str) or not isinstance(password, str):
+        fail(400, "bad_request")
+    if not state.secure_step:
+        fail(409, "verify_not_requested")
+    _count_attempt(state)
+    if len(identifier) > MAX_IDENTIFIER_CHARS or classify_identifier(identifier)[0] is None:
+        field_error("identifier", "verify_invalid_identifier")
+    password = normalize_digits(password.strip())
+    if not is_valid_password_format(password):
+        field_error("password", "verify_invalid_password")
+    cid = state.conversation_id
+    try:
+        result = verify_identity(
+            db(), identifier, password, channel=CHANNEL, conversation_id=cid, settings=settings
+        )
+        db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
+    except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
+        logger.exception("chat verification could not run")
+        fail(503, "verify_unavailable")
+    finally:
+        del password
+    outcome = secure_step_outcome(result)
+    if outcome.ok:
+        note = {"role": "note", "text": service.texts.get("verified_note"), "tone": "ok"}
+    else:
+        note = {"role": "note", "text": service.texts.get("verify_failed_note"), "tone": "warn"}
+    logger.info("chat verification for %s…: %s", cid[:6], "ok" if outcome.ok else outcome.reason)
+    state.secure_step = False
+    reply = converse(state, lambda: service.rasa.send_outcome(cid, outcome))
+    reply.messages.insert(0, note)
+    return respond(turn_json(state, reply, verified=outcome.ok), state)
+
+
+def _count_attempt(state: ChatState) -> None:
+    """Attempts per conversation and per address and hour (429 past either limit)."""
+    service = current_service()
+    per_session = service.settings.chat_verify_attempts_per_session
+    for key, limit in (
+        (f"v:{state.conversation_id}", per_session),
+        (f"va:{client_address()}", per_session * VERIFY_ADDRESS_FACTOR),
+    ):
+        verdict = service.limiter.hit(key, limit, 3600)
+        if not verdict.allowed:
+            rate_limited(verdict.retry_after)

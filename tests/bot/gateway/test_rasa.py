@@ -1,0 +1,166 @@
+"""The gateway's one Rasa client (bot.gateway.rasa), against a fake Rasa server.
+
+Unit tests of the client only: the wire format of the gateway channels, the
+tracker read, and every way Rasa can fail (slow, silent, broken, refusing the
+secret), each of which must become :class:`AssistantUnavailable`. The real
+assistant is exercised by the chat API and phone-call tests.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from bot.contract import secure_step_outcome
+from bot.gateway.rasa import AssistantUnavailable, RasaClient
+from tests.bot.gateway.conftest import FakeRasa
+from tests.e2e.stack import free_port
+
+SECRET = "test-channel-secret"
+
+
+def client(url: str, channel: str = "webchat", timeout: float = 1.0, **kwargs) -> RasaClient:
+    return RasaClient(url, channel=channel, channel_secret=SECRET, api_token="tok",
+                      timeout=timeout, **kwargs)
+
+
+# ------------------------------------------------------------------ wire format
+
+
+@pytest.mark.parametrize("channel", ["webchat", "voice"])
+def test_text_turn_goes_to_the_channel_with_the_secret(fake_rasa: FakeRasa, channel: str) -> None:
+    fake_rasa.reply_with([{"recipient_id": "c1", "text": "您好", "response": "utter_greet"}])
+    messages = client(fake_rasa.url, channel).send_text(
+        "c1", "你好", metadata={"caller_number": "+8613800000001"}
+    )
+    assert messages == [{"recipient_id": "c1", "text": "您好", "response": "utter_greet"}]
+    (request,) = fake_rasa.received
+    assert (request.method, request.path) == ("POST", f"/webhooks/{channel}/webhook")
+    assert request.headers["X-Gateway-Secret"] == SECRET
+    assert request.body == {"sender": "c1", "kind": "text", "text": "你好",
+                            "metadata": {"caller_number": "+8613800000001"}}
+
+
+def test_metadata_defaults_to_empty(fake_rasa: FakeRasa) -> None:
+    client(fake_rasa.url).send_text("c1", "你好")
+    assert fake_rasa.received[0].body == {"sender": "c1", "kind": "text", "text": "你好",
+                                          "metadata": {}}
+
+
+def test_intent_turn_carries_only_the_entities_given(fake_rasa: FakeRasa) -> None:
+    rasa = client(fake_rasa.url)
+    rasa.send_intent("c1", "authentication_failed", {"reason": "mismatch", "remaining": "3"})
+    rasa.send_intent("c1", "human_agent", metadata={"display": "转人工"})
+    assert [r.body for r in fake_rasa.received] == [
+        {"sender": "c1", "kind": "intent", "intent": "authentication_failed",
+         "entities": {"reason": "mismatch", "remaining": "3"}, "metadata": {}},
+        {"sender": "c1", "kind": "intent", "intent": "human_agent", "entities": {},
+         "metadata": {"display": "转人工"}},
+    ]
+
+
+class _Locked:
+    ok, token, reason, remaining_attempts = False, None, "mismatch", 0
+
+
+def test_an_outcome_is_sent_as_the_contract_words_it(fake_rasa: FakeRasa) -> None:
+    client(fake_rasa.url).send_outcome("c1", secure_step_outcome(_Locked()))
+    assert fake_rasa.received[0].body == {
+        "sender": "c1", "kind": "intent", "intent": "authentication_failed",
+        "entities": {"reason": "locked", "remaining": "0"}, "metadata": {},
+    }
+
+
+def test_an_injected_http_session_is_used(fake_rasa: FakeRasa) -> None:
+    class Recording(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self.urls: list[str] = []
+
+        def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.urls.append(url)
+            return super().request(method, url, *args, **kwargs)
+
+    http = Recording()
+    client(fake_rasa.url, "voice", http=http).send_text("CA1", "你好")
+    assert http.urls == [f"{fake_rasa.url}/webhooks/voice/webhook"]
+
+
+# ------------------------------------------------------------------ failures
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (403, b'{"error": "forbidden"}', "GATEWAY_CHANNEL_SECRET"),
+        (500, b'{"error": "boom"}', "HTTP 500"),
+        (400, b'{"error": "x"}', "HTTP 400"),
+        (200, b"not json", "not JSON"),
+        (200, b'{"not": "a list"}', "not a list"),
+        (200, b'["a string"]', "not a list"),
+        (200, b"[]", "action server"),
+    ],
+    ids=["forbidden", "server-error", "bad-request", "not-json", "not-a-list", "not-messages",
+         "no-reply-actions-down"],
+)
+def test_unusable_answers_are_unavailable(fake_rasa: FakeRasa, status: int, body: bytes,
+                                          message: str) -> None:
+    fake_rasa.status, fake_rasa.body = status, body
+    with pytest.raises(AssistantUnavailable, match=message):
+        client(fake_rasa.url).send_text("c1", "你好")
+
+
+def test_a_slow_rasa_is_given_up_within_the_client_timeout(fake_rasa: FakeRasa) -> None:
+    fake_rasa.delay = 2.0
+    started = time.monotonic()
+    with pytest.raises(AssistantUnavailable, match="did not answer"):
+        client(fake_rasa.url, timeout=0.5).send_text("c1", "你好")
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_turn_deadline_shorter_than_the_client_timeout_wins(fake_rasa: FakeRasa) -> None:
+    fake_rasa.delay = 2.0
+    started = time.monotonic()
+    with pytest.raises(AssistantUnavailable, match="did not answer"):
+        client(fake_rasa.url, "voice", timeout=8).send_text("CA1", "你好", timeout=0.4)
+    assert time.monotonic() - started < 1.5
+
+
+def test_no_time_left_does_not_even_try(fake_rasa: FakeRasa) -> None:
+    with pytest.raises(AssistantUnavailable, match="no time left"):
+        client(fake_rasa.url, "voice").send_text("CA1", "你好", timeout=0)
+    assert fake_rasa.received == []
+
+
+def test_nothing_listening_is_unavailable() -> None:
+    with pytest.raises(AssistantUnavailable, match="cannot be reached"):
+        client(f"http://127.0.0.1:{free_port()}").send_text("c1", "你好")
+
+
+# ------------------------------------------------------------------ tracker
+
+
+def test_events_are_read_from_the_tracker_with_the_api_token(fake_rasa: FakeRasa) -> None:
+    fake_rasa.reply_with({"events": [{"event": "user", "text": "你好"}, "junk"]})
+    assert client(fake_rasa.url).events("conv/1") == [{"event": "user", "text": "你好"}]
+    (request,) = fake_rasa.received
+    assert (request.method, request.path) == ("GET", "/conversations/conv%2F1/tracker")
+    assert request.query == {"token": ["tok"], "include_events": ["AFTER_RESTART"]}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(401, b'{"error": "token"}'), (200, b"not json"), (200, b'{"no": "events"}'), (200, b"[]")],
+    ids=["refused", "not-json", "no-events", "not-a-tracker"],
+)
+def test_an_unreadable_tracker_is_unavailable(fake_rasa: FakeRasa, status: int,
+                                              body: bytes) -> None:
+    fake_rasa.status, fake_rasa.body = status, body
+    with pytest.raises(AssistantUnavailable):
+        client(fake_rasa.url).events("c1")
+
+
+def test_an_unreachable_tracker_is_unavailable() -> None:
+    with pytest.raises(AssistantUnavailable, match="cannot be read"):
+        client(f"http://127.0.0.1:{free_port()}").events("c1")

@@ -1,0 +1,222 @@
+"""The secure step ends the same way on every channel: what Rasa hears, exactly.
+
+One outcome table (success; a wrong password with 4, 3, 2 and 1 attempts left;
+the fifth wrong password, which locks the account and is said at once; an
+account already locked; an identifier that is no identifier; a closed account)
+runs through each channel's own verification path, against the records on
+SQLite and PostgreSQL and a fake Rasa that records what it is told. The words
+come from :func:`bot.contract.secure_step_outcome`; these tests make sure no
+channel words them itself (the web chat and the terminal client once said
+"您还可以再试0次" where the phone line said "locked").
+
+A channel is a driver in :data:`CHANNELS`: it performs one verification the
+way a person would on that channel and returns the ``(intent, entities)`` Rasa
+received, or None when the channel refused the input before verifying (the
+web form screens malformed identifiers itself). The phone line joins by adding
+a ``voice`` driver that keys the identifier and password into signed
+``/voice/secure`` webhooks and reads the body posted to ``/webhooks/voice/webhook``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Optional, Protocol
+
+import pytest
+from sqlalchemy import select
+
+from bot.chat import RestConversation, secure_step
+from bot.contract import AUTHENTICATED, AUTHENTICATION_FAILED
+from bot.gateway import create_app
+from bot.gateway.chat.ratelimit import MemoryRateLimiter
+from bot.records.auth import resolve_token
+from bot.records.db import session_scope
+from bot.records.models import AccountStatus, Depositor, FundAccount
+from bot.records.passwords import hash_password
+from bot.settings import Settings
+from tests.bot.gateway.conftest import FakeRasa
+
+ID_NUMBER = "510104198503150017"
+ACCOUNT = "102030405060"
+CLOSED_ACCOUNT = "102030405061"
+PASSWORD = "135790"
+WRONG = "000000"
+NOT_AN_IDENTIFIER = "12345"
+
+Received = Optional[tuple[str, dict[str, str]]]
+
+
+class AnyToken:
+    """Equal to any auth token the records could have issued (random, URL-safe)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and re.fullmatch(r"[A-Za-z0-9_-]{32,}", other) is not None
+
+    def __repr__(self) -> str:
+        return "<any auth token>"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    wrong_before: int  # wrong passwords given first, on the same channel
+    identifier: str
+    password: str
+    intent: str
+    entities: dict[str, Any] = field(default_factory=dict)
+
+
+def locked() -> dict[str, str]:
+    return {"reason": "locked", "remaining": "0"}
+
+
+OUTCOMES = [
+    Case("success", 0, ACCOUNT, PASSWORD, AUTHENTICATED, {"auth_token": AnyToken()}),
+    *(
+        Case(f"mismatch-{left}-left", 4 - left, ACCOUNT, WRONG, AUTHENTICATION_FAILED,
+             {"reason": "mismatch", "remaining": str(left)})
+        for left in (4, 3, 2, 1)
+    ),
+    Case("fifth-wrong-password-locks-at-once", 4, ACCOUNT, WRONG, AUTHENTICATION_FAILED, locked()),
+    Case("already-locked", 5, ACCOUNT, PASSWORD, AUTHENTICATION_FAILED, locked()),
+    Case("invalid-identifier", 0, NOT_AN_IDENTIFIER, PASSWORD, AUTHENTICATION_FAILED,
+         {"reason": "invalid_identifier"}),
+    Case("closed-account", 0, CLOSED_ACCOUNT, PASSWORD, AUTHENTICATION_FAILED,
+         {"reason": "closed_account"}),
+]
+
+
+class Channel(Protocol):
+    conversation_id: str
+    screens_identifiers: bool  # a malformed identifier never gets as far as verification
+
+    def verify(self, identifier: str, password: str) -> Received:
+        """One verification as a person does it; what Rasa received (None: nothing)."""
+
+
+ASKS_FOR_IDENTITY = [
+    {"text": "为保护您的信息安全，请先验证身份。"},
+    {"custom": {"secure_input": "identity"}},
+]
+
+
+# ----------------------------------------------------------------- channels
+
+
+class Webchat:
+    """The widget's form, posted to ``/chat/api/verify`` (channel ``webchat``)."""
+
+    screens_identifiers = True
+
+    def __init__(self, rasa: FakeRasa, db_url: str) -> None:
+        self.rasa = rasa
+        settings = Settings(env="test", database_url=db_url, rasa_url=rasa.url,
+                            chat_verify_attempts_per_session=10)
+        app = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True,
+                          "CHAT_RATE_LIMITER": MemoryRateLimiter()})
+        self.client = app.test_client()
+        session = self.client.post("/chat/api/session", json={})
+        self.conversation_id = session.get_json()["conversation_id"]
+        # The assistant asks for the secure step (and asks again after every outcome).
+        asked = self.client.post("/chat/api/message",
+                                 json={"conversation_id": self.conversation_id, "text": "查余额"})
+        assert asked.get_json()["secure_step"] is True
+
+    def verify(self, identifier: str, password: str) -> Received:
+        before = len(self.rasa.received)
+        response = self.client.post("/chat/api/verify", json={
+            "conversation_id": self.conversation_id, "identifier": identifier,
+            "password": password,
+        })
+        told = self.rasa.received[before:]
+        if response.status_code == 422:  # the form refused it: Rasa hears nothing
+            assert told == []
+            return None
+        assert response.status_code == 200, response.get_json()
+        (request,) = told
+        assert request.path == "/webhooks/webchat/webhook"
+        assert request.body["sender"] == self.conversation_id and request.body["kind"] == "intent"
+        return request.body["intent"], request.body["entities"]
+
+
+class Terminal:
+    """``python -m bot.chat``: prompts, then Rasa's REST channel (channel ``rest``)."""
+
+    screens_identifiers = False
+
+    def __init__(self, rasa: FakeRasa, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        self.rasa = rasa
+        self.conversation = RestConversation(rasa.url)
+        self.conversation_id = self.conversation.sender_id
+
+    def verify(self, identifier: str, password: str) -> Received:
+        before = len(self.rasa.received)
+        secure_step(self.conversation, ask=lambda _: identifier, ask_secret=lambda _: password)
+        (request,) = self.rasa.received[before:]
+        assert request.path == "/webhooks/rest/webhook"
+        assert request.body["sender"] == self.conversation_id
+        match = re.fullmatch(r"/(\w+)(\{.*\})?", request.body["message"], re.S)
+        assert match is not None, request.body["message"]
+        return match.group(1), json.loads(match.group(2) or "{}")
+
+
+CHANNELS: dict[str, Callable[..., Channel]] = {
+    "webchat": lambda rasa, db_url, monkeypatch: Webchat(rasa, db_url),
+    "terminal": Terminal,
+}
+
+
+@pytest.fixture(params=sorted(CHANNELS))
+def channel(request: pytest.FixtureRequest, fake_rasa: FakeRasa, db_url: str,
+            monkeypatch: pytest.MonkeyPatch) -> Channel:
+    fake_rasa.reply_with(ASKS_FOR_IDENTITY)
+    return CHANNELS[request.param](fake_rasa, db_url, monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def accounts(db_url: str) -> None:
+    """One depositor with an open and a closed fund account, same query password."""
+    with session_scope(db_url) as session:
+        depositor = Depositor(name="张明远", id_number=ID_NUMBER, synthetic=True)
+        session.add(depositor)
+        for number, status in ((ACCOUNT, AccountStatus.normal),
+                               (CLOSED_ACCOUNT, AccountStatus.closed)):
+            session.add(FundAccount(
+                account_number=number, depositor=depositor, status=status,
+                balance=Decimal("56789.12"), monthly_deposit=Decimal("2076.00"),
+                base=Decimal("8650.00"), employee_rate=Decimal("0.12"),
+                employer_rate=Decimal("0.12"), paid_up_month=date(2026, 10, 1),
+                opened_on=date(2012, 7, 16),
+                query_password_hash=hash_password(PASSWORD, strength="light"),
+            ))
+
+
+# ----------------------------------------------------------------- the table
+
+
+@pytest.mark.parametrize("case", OUTCOMES, ids=[case.name for case in OUTCOMES])
+def test_rasa_hears_the_same_outcome_on_every_channel(channel: Channel, case: Case) -> None:
+    for _ in range(case.wrong_before):
+        assert channel.verify(ACCOUNT, WRONG)[0] == AUTHENTICATION_FAILED
+    received = channel.verify(case.identifier, case.password)
+    if case.identifier == NOT_AN_IDENTIFIER and channel.screens_identifiers:
+        assert received is None
+        return
+    assert received == (case.intent, case.entities)
+
+
+def test_the_token_grants_the_account_in_that_conversation_only(channel: Channel,
+                                                                db_url: str) -> None:
+    intent, entities = channel.verify(ACCOUNT, PASSWORD)
+    assert intent == AUTHENTICATED
+    with session_scope(db_url) as session:
+        granted = resolve_token(session, entities["auth_token"],
+                                conversation_id=channel.conversation_id)
+        account = session.scalar(select(FundAccount.id).where(FundAccount.account_number == ACCOUNT))
+        assert granted.account_id == account
+        other = resolve_token(session, entities["auth_token"], conversation_id="someone-else")
+        assert other.account_id is None

@@ -1,0 +1,66 @@
+"""Settings: one proxy setting, and every value rule in Settings.validate, naming the variable."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+
+from bot.gateway import create_app
+from bot.settings import Settings, SettingsError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("env", "hops"),
+    [
+        ({}, 0),
+        ({"TRUSTED_PROXIES": "2"}, 2),
+        ({"TRUSTED_PROXIES": ""}, 0),
+        # the old per-part names, read only when TRUSTED_PROXIES is unset
+        ({"CHAT_TRUSTED_PROXIES": "1"}, 1),
+        ({"VOICE_TRUSTED_PROXIES": "1"}, 1),
+        ({"CHAT_TRUSTED_PROXIES": "1", "VOICE_TRUSTED_PROXIES": "1"}, 1),
+        ({"TRUSTED_PROXIES": "0", "CHAT_TRUSTED_PROXIES": "1", "VOICE_TRUSTED_PROXIES": "2"}, 0),
+    ],
+)
+def test_one_proxy_setting(env: dict[str, str], hops: int) -> None:
+    assert load_settings(env).trusted_proxies == hops
+
+
+def test_old_proxy_names_are_deprecated(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.settings"):
+        load_settings({"VOICE_TRUSTED_PROXIES": "1"})
+    assert "VOICE_TRUSTED_PROXIES is deprecated" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "one"}, "TRUSTED_PROXIES"),
+        ({"CHAT_TRUSTED_PROXIES": "1", "VOICE_TRUSTED_PROXIES": "2"}, "TRUSTED_PROXIES"),
+        ({"DESK_IDLE_MINUTES": "0"}, "DESK_IDLE_MINUTES"),
+        ({"DESK_MAX_LOGIN_FAILURES": "0"}, "DESK_MAX_LOGIN_FAILURES"),
+        ({"DESK_LOCKOUT_MINUTES": "-5"}, "DESK_LOCKOUT_MINUTES"),
+        ({"CHAT_SESSION_HOURS": "0"}, "CHAT_SESSION_HOURS"),
+        ({"CHAT_VERIFY_ATTEMPTS_PER_SESSION": "0"}, "CHAT_VERIFY_ATTEMPTS_PER_SESSION"),
+        ({"VOICE_TURN_DEADLINE_MS": "20000"}, "VOICE_TURN_DEADLINE_MS"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"desk_idle_minutes": 0}, "DESK_IDLE_MINUTES"),
+        ({"tracker_db_url": ""}, "TRACKER_DB_URL"),
+        ({"chat_rate_per_address": 0}, "CHAT_RATE_PER_ADDRESS"),
+        ({"trusted_proxies": -1}, "TRUSTED_PROXIES"),
+    ],
+)
+def test_settings_handed_to_the_gateway_are_validated_too(change: dict, named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        create_app({"HOTLINE_SETTINGS": dataclasses.replace(Settings(env="test"), **change)})
