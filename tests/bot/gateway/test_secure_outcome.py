@@ -12,9 +12,11 @@ channel words them itself (the web chat and the terminal client once said
 A channel is a driver in :data:`CHANNELS`: it performs one verification the
 way a person would on that channel and returns the ``(intent, entities)`` Rasa
 received, or None when the channel refused the input before verifying (the
-web form screens malformed identifiers itself). The phone line joins by adding
-a ``voice`` driver that keys the identifier and password into signed
-``/voice/secure`` webhooks and reads the body posted to ``/webhooks/voice/webhook``.
+web form and the phone keypad screen malformed identifiers themselves). The
+phone line's driver calls in, presses the balance key, keys the identifier and
+password into signed ``/voice/secure`` webhooks and reads the body posted to
+``/webhooks/voice/webhook``; every verification is a new call, so the lock-out
+that spans calls is what the table shows.
 """
 from __future__ import annotations
 
@@ -36,8 +38,9 @@ from bot.records.auth import resolve_token
 from bot.records.db import session_scope
 from bot.records.models import AccountStatus, Depositor, FundAccount
 from bot.records.passwords import hash_password
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from tests.bot.gateway.conftest import FakeRasa
+from tests.bot.gateway.voice.conftest import IN_HOURS, Clock, Twilio, call_sid, spoken, start
 
 ID_NUMBER = "510104198503150017"
 ACCOUNT = "102030405060"
@@ -164,9 +167,43 @@ class Terminal:
         return match.group(1), json.loads(match.group(2) or "{}")
 
 
+class Voice:
+    """The phone line: signed Twilio webhooks, keypad entry (channel ``voice``)."""
+
+    screens_identifiers = True
+
+    def __init__(self, rasa: FakeRasa, db_url: str) -> None:
+        self.rasa = rasa
+        settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url,
+                                  "RASA_URL": rasa.url, "VOICE_TURN_DEADLINE_MS": "3000"})
+        app = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True,
+                          "VOICE_CLOCK": Clock(IN_HOURS)})
+        self.twilio = Twilio(app.test_client(), settings)
+        self.calls = 0
+        self.conversation_id = ""
+
+    def verify(self, identifier: str, password: str) -> Received:
+        self.calls += 1
+        sid = call_sid(self.calls)
+        self.conversation_id = sid
+        start(self.twilio, self.calls)
+        ask = self.twilio.twiml("/voice/turn?t=1", CallSid=sid, Digits="1")  # balance
+        assert ask.xpath("//Gather/@action") == ["secure?t=2"]
+        keyed = self.twilio.twiml("/voice/secure?t=2", CallSid=sid, Digits=identifier)
+        if "查询密码" not in spoken(keyed):  # flows/voice.yml: secure.password_prompt
+            return None  # the keypad step asked for the identifier again: nothing verified
+        before = len(self.rasa.received)
+        self.twilio.twiml("/voice/secure?t=3", CallSid=sid, Digits=password)
+        (request,) = self.rasa.received[before:]
+        assert request.path == "/webhooks/voice/webhook"
+        assert request.body["sender"] == sid and request.body["kind"] == "intent"
+        return request.body["intent"], request.body["entities"]
+
+
 CHANNELS: dict[str, Callable[..., Channel]] = {
     "webchat": lambda rasa, db_url, monkeypatch: Webchat(rasa, db_url),
     "terminal": Terminal,
+    "voice": lambda rasa, db_url, monkeypatch: Voice(rasa, db_url),
 }
 
 
