@@ -21,7 +21,7 @@ from bot.records.models import (
     Rating,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

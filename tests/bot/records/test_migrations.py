@@ -22,7 +22,7 @@ from bot.records.migrate import (
 )
 from bot.records.models import Base
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _head() -> str:
