@@ -2,7 +2,7 @@
 
 Run by the gateway, never by Rasa: the password reaches only
 :func:`verify_identity`. On success the caller gets a random token; only its
-SHA-256 is stored, in an :class:`~bot.records.models.AuthSession` bound to the
+SHA-256 is stored, in an :class:`~bot.records.account_models.AuthSession` bound to the
 conversation and expiring after ``settings.auth_ttl_minutes``. Actions turn
 the token back into the one account it grants with :func:`resolve_token`.
 
@@ -29,6 +29,14 @@ from typing import Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.records.account_models import (
+    AccountStatus,
+    AuthFailure,
+    AuthSession,
+    Depositor,
+    FundAccount,
+)
+from bot.records.base import Channel
 from bot.records.clock import utc_now
 from bot.records.errors import RecordsValidationError
 from bot.records.identifiers import (
@@ -36,14 +44,6 @@ from bot.records.identifiers import (
     classify_identifier,
     mask_account,
     normalize_digits,
-)
-from bot.records.models import (
-    AccountStatus,
-    AuthFailure,
-    AuthSession,
-    Channel,
-    Depositor,
-    FundAccount,
 )
 from bot.records.passwords import (
     burn_verification_time,

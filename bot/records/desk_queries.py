@@ -2,10 +2,10 @@
 
 Like :mod:`bot.records.queries`, every function takes the session first and
 leaves the transaction to the caller. Functions that change something take the
-acting :class:`~bot.records.desk_models.StaffUser` (``actor``), check that this
+acting :class:`~bot.records.staff_models.StaffUser` (``actor``), check that this
 person may do it, and record who did what and when: complaint changes as
-:class:`~bot.records.models.ComplaintEvent`, everything else as
-:class:`~bot.records.desk_models.DeskAuditEvent`. A refused change raises a
+:class:`~bot.records.service_models.ComplaintEvent`, everything else as
+:class:`~bot.records.staff_models.DeskAuditEvent`. A refused change raises a
 :class:`DeskError` whose ``code`` the desk shows as a Chinese message; nothing
 is written in that case.
 
@@ -32,20 +32,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.records.account_models import AuthSession
+from bot.records.base import Channel
 from bot.records.clock import SHANGHAI, shanghai_date, utc_now
-from bot.records.desk_models import (
-    DeskAuditEvent,
-    StaffLoginFailure,
-    StaffRole,
-    StaffSession,
-    StaffUser,
-)
 from bot.records.identifiers import normalize_ticket_id
-from bot.records.models import (
-    AuthSession,
+from bot.records.service_models import (
     CallbackRequest,
     CallbackStatus,
-    Channel,
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
@@ -53,6 +46,13 @@ from bot.records.models import (
     Handover,
     HandoverStatus,
     Rating,
+)
+from bot.records.staff_models import (
+    DeskAuditEvent,
+    StaffLoginFailure,
+    StaffRole,
+    StaffSession,
+    StaffUser,
 )
 
 # ----------------------------------------------------------------- limits

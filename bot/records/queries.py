@@ -19,6 +19,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.records.account_models import (
+    AccountStatus,
+    AgreementStatus,
+    ContributionRecord,
+    EntrustAgreement,
+    FundAccount,
+    Loan,
+    LoanInstallment,
+    LoanStatus,
+    WithdrawalApplication,
+    WithdrawalStatus,
+)
+from bot.records.base import Channel
 from bot.records.clock import add_months, first_of_month, months_between, shanghai_date, utc_now
 from bot.records.errors import (
     RecordNotFoundError,
@@ -26,29 +39,18 @@ from bot.records.errors import (
     TicketAllocationError,
 )
 from bot.records.identifiers import mask_account, mask_card, normalize_phone, normalize_ticket_id
-from bot.records.models import (
-    AccountStatus,
-    AgreementStatus,
+from bot.records.service_models import (
     CallbackRequest,
     CallbackStatus,
-    Channel,
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
     ComplaintStatus,
-    ContributionRecord,
-    EntrustAgreement,
-    FundAccount,
     Handover,
     HandoverStatus,
-    Loan,
-    LoanInstallment,
-    LoanStatus,
     OnsiteRequest,
     OnsiteStatus,
     Rating,
-    WithdrawalApplication,
-    WithdrawalStatus,
 )
 from bot.records.workdays import add_working_days
 

@@ -19,7 +19,7 @@ from bot.gateway.desk.auth import (
 )
 from bot.records import desk_queries as dq
 from bot.records.clock import utc_now
-from bot.records.desk_models import StaffRole
+from bot.records.staff_models import StaffRole
 
 MAX_FIELD = 200
 

@@ -36,7 +36,7 @@ from bot.gateway.desk import bp
 from bot.records import desk_queries as dq
 from bot.records.clock import SHANGHAI, shanghai_date
 from bot.records.db import get_sessionmaker
-from bot.records.desk_models import StaffRole, StaffUser
+from bot.records.staff_models import StaffRole, StaffUser
 from bot.settings import Settings
 
 TOKEN_KEY = "desk_sid"

@@ -9,9 +9,10 @@ from flask import abort, redirect, render_template, request, url_for
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, db, notify
 from bot.records import desk_queries as dq
+from bot.records.base import Channel
 from bot.records.clock import shanghai_date
 from bot.records.identifiers import normalize_ticket_id
-from bot.records.models import Channel, Complaint, ComplaintCategory, ComplaintStatus
+from bot.records.service_models import Complaint, ComplaintCategory, ComplaintStatus
 
 OWNER_NONE = "_none"
 OWNER_ME = "_me"

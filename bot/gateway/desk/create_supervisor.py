@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from bot.records import desk_queries as dq
 from bot.records.db import session_scope
-from bot.records.desk_models import StaffRole
+from bot.records.staff_models import StaffRole
 
 MAX_ATTEMPTS = 3
 

@@ -20,8 +20,9 @@ from bot.gateway.desk.auth import (
 )
 from bot.gateway.desk.tracker import tracker_figures
 from bot.records import desk_queries as dq
+from bot.records.base import Channel
 from bot.records.clock import shanghai_date
-from bot.records.models import Channel, ComplaintStatus
+from bot.records.service_models import ComplaintStatus
 
 DEFAULT_DAYS = 14
 CHANNELS = [channel.value for channel in Channel]

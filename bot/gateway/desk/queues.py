@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, db, notify
 from bot.records import desk_queries as dq
-from bot.records.models import CallbackStatus, HandoverStatus
+from bot.records.service_models import CallbackStatus, HandoverStatus
 
 ALL = "all"
 

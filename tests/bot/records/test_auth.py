@@ -11,9 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.records.account_models import (
+    AccountStatus,
+    AuthFailure,
+    AuthSession,
+    Depositor,
+    FundAccount,
+)
 from bot.records.auth import resolve_token, revoke_token, verify_identity
 from bot.records.errors import RecordsValidationError
-from bot.records.models import AccountStatus, AuthFailure, AuthSession, Depositor, FundAccount
 from bot.records.passwords import (
     hash_password,
     is_valid_password_format,

@@ -12,9 +12,9 @@ from bot.records import desk_queries as dq
 from bot.records import queries
 from bot.records.clock import shanghai_date, utc_now
 from bot.records.db import make_engine
-from bot.records.desk_models import StaffLoginFailure, StaffRole, StaffSession, StaffUser
 from bot.records.migrate import downgrade, schema_diff, upgrade
-from bot.records.models import ComplaintStatus
+from bot.records.service_models import ComplaintStatus
+from bot.records.staff_models import StaffLoginFailure, StaffRole, StaffSession, StaffUser
 
 SECRET = "unit-secret"
 GOOD = "Wenshu-monastery-1"

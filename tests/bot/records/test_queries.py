@@ -12,22 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.records import queries
 from bot.records import seed as seed_module
+from bot.records.account_models import FundAccount, Loan, LoanStatus
+from bot.records.base import Channel
 from bot.records.db import make_engine, session_scope
 from bot.records.errors import RecordNotFoundError, RecordsValidationError
-from bot.records.models import (
-    CallbackStatus,
-    Channel,
-    Complaint,
-    ComplaintCategory,
-    ComplaintEvent,
-    ComplaintStatus,
-    FundAccount,
-    Handover,
-    Loan,
-    LoanStatus,
-    OnsiteStatus,
-    Rating,
-)
 from bot.records.passwords import hash_password
 from bot.records.queries import (
     account_overview,
@@ -41,6 +29,16 @@ from bot.records.queries import (
     withdrawal_overview,
 )
 from bot.records.seed import DEMO_BY_KEY
+from bot.records.service_models import (
+    CallbackStatus,
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintStatus,
+    Handover,
+    OnsiteStatus,
+    Rating,
+)
 from bot.records.workdays import add_working_days
 
 TODAY = date(2026, 11, 27)

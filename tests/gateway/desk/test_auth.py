@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
-from bot.records.models import Complaint, ComplaintEvent, ComplaintStatus
+from bot.records.service_models import Complaint, ComplaintEvent, ComplaintStatus
+from bot.records.staff_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
 from tests.gateway.desk.conftest import PASSWORD, csrf_from, log_in, post
 
 PAGES = [

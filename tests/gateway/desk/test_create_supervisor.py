@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.gateway.desk.create_supervisor import main
 from bot.records import desk_queries as dq
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
+from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD = "Jinjiang-river-96319"

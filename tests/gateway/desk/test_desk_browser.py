@@ -25,7 +25,7 @@ from bot.records import desk_queries as dq
 from bot.records import queries
 from bot.records.db import dispose_engines, session_scope
 from bot.records.migrate import upgrade
-from bot.records.models import Complaint, ComplaintStatus
+from bot.records.service_models import Complaint, ComplaintStatus
 from tests.gateway.desk.conftest import PASSWORD, beijing, file_complaint, make_settings, make_tracker_db
 
 ROOT = Path(__file__).resolve().parents[3]

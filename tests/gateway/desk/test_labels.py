@@ -10,7 +10,8 @@ import pytest
 from bot.gateway import create_app
 from bot.gateway.desk import accounts, complaints, queues
 from bot.records import desk_queries
-from bot.records.models import Channel, ComplaintStatus
+from bot.records.base import Channel
+from bot.records.service_models import ComplaintStatus
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]

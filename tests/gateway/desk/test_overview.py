@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from bot.records import queries
 from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent
-from bot.records.models import Complaint, ComplaintStatus
+from bot.records.service_models import Complaint, ComplaintStatus
+from bot.records.staff_models import DeskAuditEvent
 from tests.gateway.desk.conftest import beijing, csrf_from, file_complaint, make_tracker_db
 
 

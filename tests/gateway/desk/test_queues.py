@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot.records import queries
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent
-from bot.records.models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
+from bot.records.service_models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
+from bot.records.staff_models import DeskAuditEvent
 from tests.gateway.desk.conftest import log_in, post
 
 

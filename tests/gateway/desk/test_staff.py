@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.records import desk_queries as dq
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
+from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 from tests.gateway.desk.conftest import Person, log_in, post
 
 TEMP_RE = re.compile(r'<code class="secret">([^<]+)</code>')

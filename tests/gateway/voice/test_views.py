@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from bot.gateway.voice import store
 from bot.gateway.voice.twiml import MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD
+from bot.records.account_models import AuthFailure
 from bot.records.db import session_scope
-from bot.records.models import AuthFailure, CallbackRequest, Handover
+from bot.records.service_models import CallbackRequest, Handover
 from bot.records.voice_models import (
     CallOutcome,
     TurnStatus,
