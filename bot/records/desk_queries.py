@@ -9,8 +9,8 @@ person may do it, and record who did what and when: complaint changes as
 :class:`DeskError` whose ``code`` the desk shows as a Chinese message; nothing
 is written in that case.
 
-Staff passwords are argon2id (RFC 9106 low-memory profile, the argon2-cffi
-default); the plain password lives only in the function call.
+Staff passwords are hashed by :mod:`bot.records.passwords` (argon2id); the
+plain password lives only in the function call.
 """
 from __future__ import annotations
 
@@ -24,11 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -36,6 +33,12 @@ from bot.records.account_models import AuthSession
 from bot.records.base import Channel
 from bot.records.clock import SHANGHAI, shanghai_date, utc_now
 from bot.records.identifiers import normalize_ticket_id
+from bot.records.passwords import (
+    burn_verification_time,
+    hash_staff_password,
+    needs_rehash,
+    verify_password,
+)
 from bot.records.service_models import (
     CallbackRequest,
     CallbackStatus,
@@ -81,8 +84,6 @@ _COMMON_PASSWORDS = frozenset(
     }
 )
 
-_HASHER = PasswordHasher()
-
 Actor = StaffUser | None  # None: the command line (create_supervisor)
 
 
@@ -119,32 +120,7 @@ class DeskNotFoundError(DeskError):
     status = 404
 
 
-# ------------------------------------------------------------- passwords
-
-
-def hash_staff_password(password: str) -> str:
-    """argon2id PHC string with its own salt."""
-    return _HASHER.hash(password)
-
-
-def verify_staff_password(password_hash: str, password: object) -> bool:
-    """Constant-time check; False (never an exception) for a wrong password or bad hash."""
-    if not isinstance(password, str) or not password_hash:
-        return False
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _HASHER.hash(secrets.token_urlsafe(16))
-
-
-def _burn_verification_time(password: object) -> None:
-    """Spend one verification on an unknown user name, so timing tells nothing."""
-    verify_staff_password(_dummy_hash(), password if isinstance(password, str) else "")
+# ------------------------------------------------------- password policy
 
 
 def password_problems(password: object, username: str = "") -> list[str]:
@@ -408,14 +384,14 @@ def change_own_password(
     now: datetime | None = None,
 ) -> None:
     """Change one's own password; every other session of the account ends."""
-    if not verify_staff_password(staff.password_hash, current):
+    if not verify_password(staff.password_hash, current):
         raise DeskValidationError("current_password_wrong")
     if new != repeat:
         raise DeskValidationError("passwords_differ")
     problems = password_problems(new, staff.username)
     if problems:
         raise DeskValidationError(problems[0], problems=problems)
-    if verify_staff_password(staff.password_hash, new):
+    if verify_password(staff.password_hash, new):
         raise DeskValidationError("password_unchanged")
     now = utc_now(now)
     staff.password_hash = hash_staff_password(new)
@@ -492,7 +468,7 @@ def authenticate_staff(
             )
         ) or 0
         if from_address >= IP_FAILURE_LIMIT:
-            _burn_verification_time(password)
+            burn_verification_time(password)
             fail("throttled", None)
             return LoginResult("throttled")
 
@@ -505,7 +481,7 @@ def authenticate_staff(
         else None
     )
     if staff is None or not staff.active:
-        _burn_verification_time(password)
+        burn_verification_time(password)
         recent = session.scalar(
             select(func.count(StaffLoginFailure.id)).where(
                 StaffLoginFailure.username_hash == name_hash, StaffLoginFailure.at >= window_start
@@ -517,11 +493,11 @@ def authenticate_staff(
         return LoginResult("invalid")
 
     if staff.locked_until is not None and staff.locked_until > now:
-        _burn_verification_time(password)
+        burn_verification_time(password)
         fail("locked", staff)
         return LoginResult("locked", locked_until=staff.locked_until)
 
-    if not verify_staff_password(staff.password_hash, password):
+    if not verify_password(staff.password_hash, password):
         staff.failed_logins += 1
         fail("wrong_password", staff)
         if staff.failed_logins >= max_failures:
@@ -535,7 +511,7 @@ def authenticate_staff(
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now
-    if _HASHER.check_needs_rehash(staff.password_hash) and isinstance(password, str):
+    if needs_rehash(staff.password_hash) and isinstance(password, str):
         staff.password_hash = hash_staff_password(password)
     session.flush()
     return LoginResult("ok", staff=staff)
@@ -848,15 +824,6 @@ def reveal_complaint_contact(
     _event(session, complaint, actor, "contact_revealed", None, utc_now(now))
     session.flush()
     return complaint.contact_phone
-
-
-def mask_phone(phone: str | None) -> str:
-    """``13812345678`` → ``138****5678``; landlines keep the area code and last 4."""
-    if not phone:
-        return ""
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 # ----------------------------------------------------- hand-overs, callbacks

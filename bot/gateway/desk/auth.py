@@ -36,6 +36,7 @@ from bot.gateway.desk import bp
 from bot.records import desk_queries as dq
 from bot.records.clock import SHANGHAI, shanghai_date
 from bot.records.db import get_sessionmaker
+from bot.records.identifiers import mask_phone
 from bot.records.staff_models import StaffRole, StaffUser
 from bot.settings import Settings
 
@@ -271,7 +272,7 @@ def _desk_date(value: date | datetime | None) -> str:
 
 @bp.app_template_filter("desk_mask")
 def _desk_mask(value: str | None) -> str:
-    return dq.mask_phone(value)
+    return mask_phone(value)
 
 
 @bp.context_processor

@@ -22,6 +22,7 @@ from bot.gateway.desk.tracker import tracker_figures
 from bot.records import desk_queries as dq
 from bot.records.base import Channel
 from bot.records.clock import shanghai_date
+from bot.records.identifiers import mask_phone
 from bot.records.service_models import ComplaintStatus
 
 DEFAULT_DAYS = 14
@@ -144,7 +145,7 @@ def export_csv() -> Any:
             complaint.description,
             complaint.location,
             complaint.staff_number,
-            dq.mask_phone(complaint.contact_phone),
+            mask_phone(complaint.contact_phone),
             complaint.reply,
             local_datetime(complaint.updated_at),
         )])

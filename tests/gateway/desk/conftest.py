@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from bot.gateway import create_app
 from bot.gateway.desk import tracker
 from bot.records import desk_queries as dq
+from bot.records import passwords
 from bot.records import queries
 from bot.records.db import session_scope
 from bot.settings import Settings
@@ -53,11 +54,11 @@ def _quick_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     is asserted in tests/records/test_desk_queries.py and used by the browser
     and command-line tests.
     """
-    monkeypatch.setattr(dq, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192,
+    monkeypatch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192,
                                                        parallelism=1))
-    dq._dummy_hash.cache_clear()
+    passwords._dummy_hash.cache_clear()
     yield
-    dq._dummy_hash.cache_clear()
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture
