@@ -1,6 +1,6 @@
 """What the complaint desk reads and changes: staff, sessions, complaints, queues, figures.
 
-Like :mod:`bot.records.queries`, every function takes the session first and
+Like the other records modules, every function takes the session first and
 leaves the transaction to the caller. Functions that change something take the
 acting :class:`~bot.records.staff_models.StaffUser` (``actor``), check that this
 person may do it, and record who did what and when: complaint changes as

@@ -49,7 +49,7 @@ from bot.gateway.chat.replies import (
 )
 from bot.gateway.chat.service import EXTENSION, ChatService
 from bot.gateway.chat.state import COOKIE_NAME, COOKIE_PATH, ChatState, new_conversation_id
-from bot.records import queries
+from bot.records import handovers
 from bot.records.auth import verify_identity
 from bot.records.db import session_scope
 from bot.records.errors import RecordsValidationError
@@ -606,7 +606,7 @@ def request_callback() -> Response:
         _field_error("phone", "callback_invalid_phone")
     try:
         with session_scope(service.settings.database_url) as session:
-            queries.record_callback(
+            handovers.record_callback(
                 session,
                 conversation_id=state.conversation_id,
                 channel=CHANNEL,

@@ -51,7 +51,7 @@ from bot.gateway.voice.twiml import (
     SECURE_MODES,
     Twiml,
 )
-from bot.records import queries
+from bot.records import handovers
 from bot.records.auth import verify_identity
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
@@ -623,7 +623,7 @@ class VoiceService:
     def _record_handover(self, state: CallState, reason: str) -> None:
         try:
             with self.db() as session:
-                queries.record_handover(
+                handovers.record_handover(
                     session, conversation_id=state.call_sid, channel="voice", reason=reason,
                     intent_path=" > ".join(state.intents[-8:]) or None,
                     masked_account=state.masked_account,
@@ -635,7 +635,7 @@ class VoiceService:
     def _record_callback(self, state: CallState, phone: str, reason: str) -> bool:
         try:
             with self.db() as session:
-                queries.record_callback(session, conversation_id=state.call_sid, channel="voice",
+                handovers.record_callback(session, conversation_id=state.call_sid, channel="voice",
                                         phone=phone, reason=reason, now=self.now())
         except Exception:  # noqa: BLE001 - said to the caller instead
             logger.exception("callback for call …%s could not be recorded", state.call_sid[-6:])

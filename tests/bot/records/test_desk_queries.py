@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from bot.records import desk_queries as dq
 from bot.records import passwords
-from bot.records import queries
 from bot.records.clock import shanghai_date, utc_now
+from bot.records.complaints import create_complaint
 from bot.records.db import make_engine
+from bot.records.handovers import record_handover
 from bot.records.migrate import downgrade, schema_diff, upgrade
+from bot.records.ratings import record_rating
 from bot.records.service_models import ComplaintStatus
 from bot.records.staff_models import StaffLoginFailure, StaffRole, StaffSession, StaffUser
 
@@ -140,10 +142,10 @@ def test_session_lifecycle(db_session: Session, quick_hasher) -> None:
 
 def test_records_figures_count_a_conversation_once(db_session: Session) -> None:
     now = utc_now()
-    queries.record_rating(db_session, conversation_id="c1", channel="voice", score=5, now=now)
-    queries.record_handover(db_session, conversation_id="c1", channel="voice",
+    record_rating(db_session, conversation_id="c1", channel="voice", score=5, now=now)
+    record_handover(db_session, conversation_id="c1", channel="voice",
                             reason="requested", now=now)
-    queries.record_rating(db_session, conversation_id="c2", channel="webchat", score=3, now=now)
+    record_rating(db_session, conversation_id="c2", channel="webchat", score=3, now=now)
     db_session.commit()
     today = shanghai_date(now)
     figures = dq.records_figures(db_session, today, today)
@@ -155,7 +157,7 @@ def test_records_figures_count_a_conversation_once(db_session: Session) -> None:
 def test_complaint_queue_order(db_session: Session, quick_hasher) -> None:
     tickets = []
     for index in range(3):
-        complaint, _ = queries.create_complaint(
+        complaint, _ = create_complaint(
             db_session, idempotency_key=f"k{index}", category="other", channel="voice",
             description="第几件投诉的内容")
         tickets.append(complaint)

@@ -25,7 +25,7 @@ from bot.gateway import create_app
 from bot.gateway.desk import tracker
 from bot.records import desk_queries as dq
 from bot.records import passwords
-from bot.records import queries
+from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
 from bot.settings import Settings
 
@@ -150,7 +150,7 @@ def file_complaint(db_url: str, *, key: str = "k-1", category: str = "attitude",
                    phone: str | None = "13812345678", now: datetime | None = None) -> str:
     """File a complaint exactly as the assistant does; returns its ticket id."""
     with session_scope(db_url) as session:
-        complaint, _ = queries.create_complaint(
+        complaint, _ = create_complaint(
             session,
             idempotency_key=key,
             category=category,
