@@ -23,7 +23,7 @@ from actions.common import (
     format_rate,
 )
 from bot.records import accounts
-from bot.records.auth import resolve_token
+from bot.records.verification import resolve_token
 from bot.records.identifiers import mask_account
 
 QUERY_BY_INTENT = {

@@ -8,7 +8,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.common import RecordsAction, channel_of, intent_path
 from bot.records import accounts, handovers
-from bot.records.auth import resolve_token
+from bot.records.verification import resolve_token
 
 logger = logging.getLogger(__name__)
 

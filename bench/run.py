@@ -22,8 +22,8 @@ from pathlib import Path
 import psutil
 
 from bot.chat import RestConversation
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
+from bot.records.verification import verify_identity
 from bot.channels.text import intent_message
 from bot.records.seed import DEMO_IDENTITIES
 from tests.e2e.stack import ROOT, Stack

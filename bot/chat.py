@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable
 import requests
 
 from bot.channels.text import intent_message, neutralize_user_text
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
+from bot.records.verification import verify_identity
 from bot.settings import load_settings
 
 QUIT_WORDS = {"退出", "quit", "exit"}

@@ -5,7 +5,7 @@ depositors (缴存职工), employers (缴存单位), personal fund accounts and 
 monthly contributions, housing loans and their instalments, withdrawal
 applications, entrusted-withdrawal agreements, and the verification records
 (:class:`AuthSession`, :class:`AuthFailure`) written by
-:mod:`bot.records.auth`. The database changes only through the
+:mod:`bot.records.verification`. The database changes only through the
 Alembic migrations; conventions are those of :mod:`bot.records.base`.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ m=64 MiB, p=4), the argon2-cffi default. What differs is the policy:
 - the 6-digit query password (查询密码) of a fund account is hashed with
   :func:`hash_password`, which refuses anything but six ASCII digits. A
   six-digit secret has only a million values, so the cost per guess, the
-  lock-out after 5 failures (:mod:`bot.records.auth`) and keeping the
+  lock-out after 5 failures (:mod:`bot.records.verification`) and keeping the
   hashes away from anyone are what protect it. ``strength="light"`` (t=1,
   m=8 MiB, p=1) exists for the synthetic demo crowd only, so that seeding
   hundreds of fake people stays fast (see ``seed.py``);

@@ -50,7 +50,6 @@ from bot.gateway.chat.replies import (
 from bot.gateway.chat.service import EXTENSION, ChatService
 from bot.gateway.chat.state import COOKIE_NAME, COOKIE_PATH, ChatState, new_conversation_id
 from bot.records import handovers
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
 from bot.records.errors import RecordsValidationError
 from bot.records.identifiers import (
@@ -60,6 +59,7 @@ from bot.records.identifiers import (
     normalize_phone,
 )
 from bot.records.passwords import is_valid_password_format
+from bot.records.verification import verify_identity
 
 logger = logging.getLogger(__name__)
 

@@ -52,10 +52,10 @@ from bot.gateway.voice.twiml import (
     Twiml,
 )
 from bot.records import handovers
-from bot.records.auth import verify_identity
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import classify_identifier, normalize_phone
+from bot.records.verification import verify_identity
 from bot.settings import Settings
 
 logger = logging.getLogger("bot.gateway.voice")

@@ -25,7 +25,6 @@ from bot.records.account_models import (
     WithdrawalStatus,
 )
 from bot.records.accounts import account_overview, loan_overview
-from bot.records.auth import verify_identity
 from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
 from bot.records.identifiers import classify_identifier, is_valid_phone
@@ -33,6 +32,7 @@ from bot.records.migrate import upgrade
 from bot.records.passwords import hash_password, needs_rehash
 from bot.records.seed import DEMO_BY_KEY, DEMO_IDENTITIES, MIN_COUNT, REFERENCE_DATE, seed
 from bot.records.service_models import Complaint
+from bot.records.verification import verify_identity
 from bot.settings import Settings
 
 SETTINGS = Settings(secret_key="test-secret")

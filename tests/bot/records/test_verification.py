@@ -18,9 +18,9 @@ from bot.records.account_models import (
     Depositor,
     FundAccount,
 )
-from bot.records.auth import resolve_token, revoke_token, verify_identity
 from bot.records.errors import RecordsValidationError
 from bot.records.passwords import hash_password, needs_rehash, verify_password
+from bot.records.verification import resolve_token, revoke_token, verify_identity
 from bot.settings import Settings
 
 ID_NUMBER = "510104198503150017"
