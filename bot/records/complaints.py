@@ -1,19 +1,24 @@
-"""Complaints (投诉工单): filing and finding, for every caller.
+"""Complaints (投诉工单): filing, finding, listing and export, for every caller.
 
 The complaint action files a complaint with :func:`create_complaint` (exactly
 once per idempotency key, with a ticket number ``TS`` + yymmdd + sequence and
 a reply deadline in working days) and reads it back with
-:func:`find_complaint`; the phone line reads it for the SMS. The desk's work
-on complaints is still in :mod:`bot.records.desk_queries`.
+:func:`find_complaint`; the phone line reads it for the SMS; the desk lists
+(:func:`list_complaints`), opens (:func:`get_complaint`) and exports
+(:func:`complaints_for_export`) them. What staff do to a complaint (take,
+assign, start, close, reopen, notes) is :mod:`bot.records.complaint_lifecycle`.
 
 Every function takes the session first and leaves the transaction to the
-caller. Bad arguments raise :class:`~bot.records.errors.RecordsValidationError`.
+caller. Bad arguments from the actions raise
+:class:`~bot.records.errors.RecordsValidationError`; a ticket the desk asks for
+that does not exist raises :class:`~bot.records.errors.DeskNotFoundError`.
 """
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -22,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.records.base import Channel
-from bot.records.clock import shanghai_date, utc_now
-from bot.records.errors import RecordsValidationError, TicketAllocationError
+from bot.records.clock import local_day_bounds, shanghai_date, utc_now
+from bot.records.errors import DeskNotFoundError, RecordsValidationError, TicketAllocationError
 from bot.records.identifiers import normalize_ticket_id
 from bot.records.service_models import (
     Complaint,
@@ -31,6 +36,7 @@ from bot.records.service_models import (
     ComplaintEvent,
     ComplaintStatus,
 )
+from bot.records.staff import list_staff
 from bot.records.validation import (
     MAX_CONVERSATION_ID_LENGTH,
     checked_enum,
@@ -50,6 +56,8 @@ MAX_TRANSCRIPT_TURNS = 500
 MAX_TRANSCRIPT_TEXT_LENGTH = 4000
 MAX_TRANSCRIPT_ROLE_LENGTH = 20
 TICKET_ALLOCATION_ATTEMPTS = 30
+PAGE_SIZE = 50
+MAX_EXPORT_DAYS = 366
 
 _STAFF_NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]+$")
 
@@ -213,3 +221,112 @@ def find_complaint(session: Session, ticket_id: str) -> Complaint | None:
     if normalized is None:
         return None
     return session.scalar(select(Complaint).where(Complaint.ticket_id == normalized))
+
+
+# ----------------------------------------------------------- desk listing
+
+OPEN_STATUSES = (ComplaintStatus.accepted, ComplaintStatus.in_progress)
+
+
+def is_overdue(complaint: Complaint, today: date) -> bool:
+    """Past its reply deadline and not yet 已办结 (due today is still on time)."""
+    return complaint.status is not ComplaintStatus.closed and complaint.due_date < today
+
+
+@dataclass(frozen=True)
+class ComplaintFilters:
+    status: ComplaintStatus | None = None
+    category: ComplaintCategory | None = None
+    channel: Channel | None = None
+    owner: str | None = None  # a user name, or "" for "no owner yet"
+    overdue: bool = False
+    ticket: str | None = None
+
+
+def list_complaints(
+    session: Session,
+    filters: ComplaintFilters,
+    *,
+    today: date | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[Complaint], int]:
+    """Complaints matching ``filters``: open ones first by deadline, then closed, newest first."""
+    today = today or shanghai_date()
+    query = select(Complaint)
+    if filters.status is not None:
+        query = query.where(Complaint.status == filters.status)
+    if filters.category is not None:
+        query = query.where(Complaint.category == filters.category)
+    if filters.channel is not None:
+        query = query.where(Complaint.channel == filters.channel)
+    if filters.owner is not None:
+        query = query.where(
+            Complaint.owner.is_(None) if filters.owner == "" else Complaint.owner == filters.owner
+        )
+    if filters.overdue:
+        query = query.where(
+            Complaint.status != ComplaintStatus.closed, Complaint.due_date < today
+        )
+    if filters.ticket:
+        query = query.where(Complaint.ticket_id == filters.ticket)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    closed_last = (Complaint.status == ComplaintStatus.closed)
+    rows = session.scalars(
+        query.order_by(
+            closed_last,
+            Complaint.due_date,
+            Complaint.created_at.desc(),
+            Complaint.id.desc(),
+        )
+        .limit(page_size)
+        .offset(max(page - 1, 0) * page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def get_complaint(session: Session, ticket_id: str, *, for_update: bool = False) -> Complaint:
+    normalized = normalize_ticket_id(ticket_id) if isinstance(ticket_id, str) else None
+    if normalized is None:
+        raise DeskNotFoundError("complaint_not_found")
+    query = select(Complaint).where(Complaint.ticket_id == normalized)
+    if for_update:
+        query = query.with_for_update()
+    complaint = session.scalar(query)
+    if complaint is None:
+        raise DeskNotFoundError("complaint_not_found")
+    return complaint
+
+
+def complaint_events(session: Session, complaint: Complaint) -> list[ComplaintEvent]:
+    return list(
+        session.scalars(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint.id)
+            .order_by(ComplaintEvent.at, ComplaintEvent.id)
+        )
+    )
+
+
+# -------------------------------------------------------------------- export
+
+
+def complaints_for_export(session: Session, start: date, end: date) -> list[Complaint]:
+    """Complaints filed between ``start`` and ``end`` (Beijing dates, inclusive), oldest first."""
+    begin, finish = local_day_bounds(start, end)
+    return list(
+        session.scalars(
+            select(Complaint)
+            .where(Complaint.created_at >= begin, Complaint.created_at < finish)
+            .order_by(Complaint.created_at, Complaint.id)
+        )
+    )
+
+
+def owners_in_use(session: Session) -> list[str]:
+    """Every user name that owns a complaint, plus active staff (for the owner filter)."""
+    names = set(
+        session.scalars(select(Complaint.owner).where(Complaint.owner.is_not(None)).distinct())
+    )
+    names.update(staff.username for staff in list_staff(session, active_only=True))
+    return sorted(name for name in names if name)

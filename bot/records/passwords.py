@@ -12,7 +12,7 @@ m=64 MiB, p=4), the argon2-cffi default. What differs is the policy:
   hundreds of fake people stays fast (see ``seed.py``);
 - a staff member's desk password is hashed with :func:`hash_staff_password`;
   what a staff password must look like is
-  :func:`bot.records.desk_queries.password_problems`, checked before hashing.
+  :func:`bot.records.staff.password_problems`, checked before hashing.
 
 Both are checked with :func:`verify_password`, which reads the parameters from
 the hash itself and never raises; :func:`needs_rehash` tells the caller to
@@ -58,7 +58,7 @@ def hash_staff_password(password: str) -> str:
     """Hash a staff password at full strength (PHC string with its own salt).
 
     The policy (length, not the user name, not a common password) is checked
-    by the caller with :func:`bot.records.desk_queries.password_problems`.
+    by the caller with :func:`bot.records.staff.password_problems`.
     """
     return _HASHER.hash(password)
 

@@ -1,6 +1,6 @@
 """Service ratings (服务质量评价): the 1–5 score a person gives at the end of a conversation.
 
-Written by the rating action; counted by the desk's service overview. The
+Written by the rating action; counted by :mod:`bot.records.figures`. The
 function takes the session first and leaves the transaction to the caller.
 """
 from __future__ import annotations

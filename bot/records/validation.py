@@ -1,17 +1,24 @@
 """Checks of the values callers hand to the records functions, shared by every topic.
 
-Pure functions, no database. What the actions and the gateway pass
-(:func:`checked_enum`, :func:`checked_text`, :func:`checked_phone`) is refused
-with a :class:`~bot.records.errors.RecordsValidationError` whose English
-message names the argument: a bad value there is a bug. Each returns the
-cleaned value to store.
+Pure functions, no database. Two kinds of caller, two kinds of error:
+
+- what the actions and the gateway pass (:func:`checked_enum`,
+  :func:`checked_text`, :func:`checked_phone`) is refused with a
+  :class:`~bot.records.errors.RecordsValidationError` whose English message
+  names the argument: a bad value there is a bug;
+- what a staff member typed into a desk form (:func:`form_text`) is refused
+  with a :class:`~bot.records.errors.DeskValidationError` whose ``code`` the
+  desk shows in Chinese.
+
+Each returns the cleaned value to store.
 """
 from __future__ import annotations
 
 import enum
+import unicodedata
 from typing import TypeVar
 
-from bot.records.errors import RecordsValidationError
+from bot.records.errors import DeskValidationError, RecordsValidationError
 from bot.records.identifiers import normalize_phone
 
 MAX_CONVERSATION_ID_LENGTH = 64
@@ -62,3 +69,24 @@ def checked_phone(value: str | None, name: str, *, required: bool) -> str | None
             f"{name} must be a mobile number (1[3-9] + 9 digits) or a 028 landline"
         )
     return normalized
+
+
+def form_text(value: object, *, max_length: int, code: str, required: bool = True) -> str:
+    """Stripped text without control characters (newlines and tabs are kept).
+
+    Refusals are ``<code>_required`` and ``<code>_too_long`` (with ``limit``
+    and ``length``).
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DeskValidationError(f"{code}_required")
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+    )
+    if required and not text:
+        raise DeskValidationError(f"{code}_required")
+    if len(text) > max_length:
+        raise DeskValidationError(f"{code}_too_long", limit=max_length, length=len(text))
+    return text

@@ -33,11 +33,12 @@ from werkzeug.exceptions import HTTPException
 
 from bot.flows import complaint_categories
 from bot.gateway.desk import bp
-from bot.records import desk_queries as dq
 from bot.records.clock import SHANGHAI, shanghai_date
 from bot.records.db import get_sessionmaker
+from bot.records.errors import DeskNotFoundError
 from bot.records.identifiers import mask_phone
 from bot.records.staff_models import StaffRole, StaffUser
+from bot.records.staff_sessions import end_staff_session, resolve_staff_session, start_staff_session
 from bot.settings import Settings
 
 TOKEN_KEY = "desk_sid"
@@ -156,7 +157,7 @@ def _guard() -> Response | None:
         abort(400, description="csrf_failed")
     token = session.get(TOKEN_KEY)
     if token:
-        check = dq.resolve_staff_session(db(), token, idle_minutes=settings().desk_idle_minutes)
+        check = resolve_staff_session(db(), token, idle_minutes=settings().desk_idle_minutes)
         db().commit()
         if check.staff is not None:
             g.desk_staff = check.staff
@@ -193,14 +194,14 @@ def supervisor_required(view: F) -> F:
 
 def log_in(staff: StaffUser) -> None:
     """Start a fresh server session for ``staff`` and rotate the cookie's desk keys."""
-    token = dq.start_staff_session(db(), staff, remote_addr=remote_addr())
+    token = start_staff_session(db(), staff, remote_addr=remote_addr())
     session[TOKEN_KEY] = token
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     session.permanent = False
 
 
 def log_out() -> None:
-    dq.end_staff_session(db(), session.get(TOKEN_KEY))
+    end_staff_session(db(), session.get(TOKEN_KEY))
     session.pop(TOKEN_KEY, None)
     session[CSRF_KEY] = secrets.token_urlsafe(32)
 
@@ -238,8 +239,8 @@ def _http_error(exc: HTTPException) -> Any:
     return error_page(status, known)
 
 
-@bp.errorhandler(dq.DeskNotFoundError)
-def _not_found(exc: dq.DeskNotFoundError) -> Any:
+@bp.errorhandler(DeskNotFoundError)
+def _not_found(exc: DeskNotFoundError) -> Any:
     return error_page(404, exc.code)
 
 

@@ -1,4 +1,4 @@
-"""Complaints: filed once per key, ticket numbers, validation, races on PostgreSQL."""
+"""Complaints: filed once per key, ticket numbers, validation, races on PostgreSQL, the queue."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from bot.records import complaints
 from bot.records.base import Channel
-from bot.records.complaints import create_complaint, find_complaint
+from bot.records.complaints import (
+    ComplaintFilters,
+    create_complaint,
+    find_complaint,
+    list_complaints,
+)
 from bot.records.db import make_engine, session_scope
 from bot.records.errors import RecordsValidationError
 from bot.records.service_models import (
@@ -283,3 +288,21 @@ def test_many_threads_file_without_collisions(pg_url: str) -> None:
     tickets = sorted(ticket for tickets in by_key.values() for ticket in tickets)
     assert tickets == [f"TS261127{n:04d}" for n in range(1, 13)]
 
+
+# ------------------------------------------------------------ the desk queue
+
+
+def test_complaint_queue_order(db_session: Session, quick_hasher) -> None:
+    tickets = []
+    for index in range(3):
+        complaint, _ = create_complaint(
+            db_session, idempotency_key=f"k{index}", category="other", channel="voice",
+            description="第几件投诉的内容")
+        tickets.append(complaint)
+    tickets[0].status = ComplaintStatus.closed
+    tickets[1].due_date = tickets[2].due_date + timedelta(days=2)
+    db_session.commit()
+    rows, total = list_complaints(db_session, ComplaintFilters())
+    assert total == 3
+    assert [row.ticket_id for row in rows] == [
+        tickets[2].ticket_id, tickets[1].ticket_id, tickets[0].ticket_id]

@@ -23,6 +23,7 @@ from bot.records.migrate import (
 from bot.records.schema import metadata
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DESK_TABLES = {"staff_users", "staff_sessions", "staff_login_failures", "desk_audit_events"}
 
 
 def _head() -> str:
@@ -141,3 +142,18 @@ def test_enum_codes_are_checked_by_the_database(db_url: str) -> None:
                 )
     finally:
         engine.dispose()
+
+
+def test_migration_0002_adds_and_removes_only_the_desk_tables(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0001")
+    engine = make_engine(empty_db_url)
+    try:
+        before = set(inspect(engine).get_table_names())
+        upgrade(empty_db_url, "0002")
+        assert set(inspect(engine).get_table_names()) - before == DESK_TABLES
+        downgrade(empty_db_url, "0001")
+        assert set(inspect(engine).get_table_names()) == before
+    finally:
+        engine.dispose()
+    upgrade(empty_db_url)
+    assert schema_diff(empty_db_url) == []

@@ -23,10 +23,10 @@ from flask.testing import FlaskClient
 
 from bot.gateway import create_app
 from bot.gateway.desk import tracker
-from bot.records import desk_queries as dq
 from bot.records import passwords
 from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
+from bot.records.staff import create_staff
 from bot.settings import Settings
 
 SECRET = "desk-test-secret-key"
@@ -88,7 +88,7 @@ def make_person(db_url: str):  # type: ignore[no-untyped-def]
     def make(username: str, role: str = "agent", *, display_name: str | None = None,
              must_change: bool = False) -> Person:
         with session_scope(db_url) as session:
-            dq.create_staff(session, None, username=username,
+            create_staff(session, None, username=username,
                             display_name=display_name or username.title(), role=role,
                             password=PASSWORD, must_change_password=must_change)
         return Person(username, PASSWORD, role)
