@@ -286,6 +286,7 @@ def list_complaints(
 
 
 def get_complaint(session: Session, ticket_id: str, *, for_update: bool = False) -> Complaint:
+    """The complaint a staff member opened; DeskNotFoundError (``complaint_not_found``) if none."""
     normalized = normalize_ticket_id(ticket_id) if isinstance(ticket_id, str) else None
     if normalized is None:
         raise DeskNotFoundError("complaint_not_found")
@@ -299,6 +300,7 @@ def get_complaint(session: Session, ticket_id: str, *, for_update: bool = False)
 
 
 def complaint_events(session: Session, complaint: Complaint) -> list[ComplaintEvent]:
+    """The complaint's audit trail, oldest first."""
     return list(
         session.scalars(
             select(ComplaintEvent)

@@ -225,7 +225,7 @@ def finish_callback(
     now: datetime | None = None,
 ) -> CallbackRequest:
     text = form_text(result, max_length=MAX_CALLBACK_RESULT_LENGTH, code="callback_result",
-                       required=False)
+                     required=False)
     row = _callback(session, callback_id, for_update=True)
     if row.status is not CallbackStatus.open:
         raise DeskConflictError("transition_not_allowed")
