@@ -22,8 +22,8 @@ from actions.common import (
     format_month,
     format_rate,
 )
-from bot.records import queries
-from bot.records.auth import resolve_token
+from bot.records import accounts
+from bot.records.verification import resolve_token
 from bot.records.identifiers import mask_account
 
 QUERY_BY_INTENT = {
@@ -138,15 +138,15 @@ def answer(
     domain: Dict[str, Any],
 ) -> None:
     if kind == "loan":
-        answer_loan(dispatcher, queries.loan_overview(session, account_id))
+        answer_loan(dispatcher, accounts.loan_overview(session, account_id))
     elif kind == "withdrawal":
         answer_withdrawal(
             dispatcher,
-            queries.withdrawal_overview(session, account_id),
+            accounts.withdrawal_overview(session, account_id),
             domain.get("responses", {}),
         )
     else:
-        answer_balance(dispatcher, queries.account_overview(session, account_id))
+        answer_balance(dispatcher, accounts.account_overview(session, account_id))
 
 
 def request_identity(dispatcher: CollectingDispatcher, kind: Optional[str]) -> List[Dict[str, Any]]:

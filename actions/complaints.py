@@ -27,7 +27,7 @@ from actions.common import (
 )
 from bot.flows import complaint_categories, match_complaint_category
 from bot.nlu.normalize import normalize_text
-from bot.records import queries
+from bot.records import complaints
 from bot.records.identifiers import normalize_ticket_id
 
 DESCRIPTION_MIN = 6
@@ -113,7 +113,7 @@ class ActionSubmitComplaint(RecordsAction):
             return []
         category = match_complaint_category(values["complaint_category"])
         staff = values["complaint_staff_number"]
-        complaint, created = queries.create_complaint(
+        complaint, created = complaints.create_complaint(
             session,
             idempotency_key=idempotency_key(tracker.sender_id, values),
             category=category.code if category else "other",
@@ -182,7 +182,7 @@ class ActionComplaintStatus(RecordsAction):
         if ticket is None:
             dispatcher.utter_message(response="utter_invalid_ticket_id")
             return [SlotSet("ticket_id", None)]
-        complaint = queries.find_complaint(session, ticket)
+        complaint = complaints.find_complaint(session, ticket)
         if complaint is None:
             dispatcher.utter_message(response="utter_complaint_not_found", ticket_id=ticket)
             return [SlotSet("ticket_id", None)]

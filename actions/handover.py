@@ -7,8 +7,8 @@ from typing import Text
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.common import RecordsAction, channel_of, intent_path
-from bot.records import queries
-from bot.records.auth import resolve_token
+from bot.records import accounts, handovers
+from bot.records.verification import resolve_token
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class ActionHandover(RecordsAction):
         if token:
             result = resolve_token(session, token, conversation_id=tracker.sender_id)
             if result.account_id is not None:
-                masked = queries.account_overview(session, result.account_id)["masked_account"]
-        handover = queries.record_handover(
+                masked = accounts.account_overview(session, result.account_id)["masked_account"]
+        handover = handovers.record_handover(
             session,
             conversation_id=tracker.sender_id,
             channel=channel_of(tracker),

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.common import RecordsAction, channel_of, phone_slot, phone_tail, short_text_slot
 from bot.nlu.normalize import normalize_text
-from bot.records import queries
+from bot.records import onsite
 
 ONSITE_SLOTS = ("onsite_employer", "onsite_contact", "onsite_headcount", "onsite_time", "onsite_phone")
 NAME_MAX = 50
@@ -78,7 +78,7 @@ class ActionSubmitOnsite(RecordsAction):
         return "action_submit_onsite"
 
     def run_with_session(self, dispatcher, tracker, domain, session):
-        request = queries.record_onsite_request(
+        request = onsite.record_onsite_request(
             session,
             employer_name=tracker.get_slot("onsite_employer"),
             contact_name=tracker.get_slot("onsite_contact"),

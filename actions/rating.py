@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from actions.common import RecordsAction, channel_of
 from bot.flows import match_rating, rating_scale
 from bot.nlu.normalize import normalize_text
-from bot.records import queries
+from bot.records import ratings
 
 SKIP = "skip"
 
@@ -57,7 +57,7 @@ class ActionSaveRating(RecordsAction):
     def run_with_session(self, dispatcher, tracker, domain, session):
         rating = tracker.get_slot("rating")
         if rating and rating != SKIP:
-            queries.record_rating(
+            ratings.record_rating(
                 session,
                 conversation_id=tracker.sender_id,
                 channel=channel_of(tracker),

@@ -23,8 +23,8 @@ import psutil
 
 from bot.chat import RestConversation
 from bot.contract import secure_step_outcome
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
+from bot.records.verification import verify_identity
 from bot.records.seed import DEMO_IDENTITIES
 from tests.e2e.stack import ROOT, Stack
 

@@ -5,7 +5,7 @@
 It performs the secure step itself, as the phone and web channels will: when the
 assistant asks for verification it prompts for the ID/account/card number and,
 with a hidden prompt, the 6-digit query password; it verifies them against the
-records (bot.records.auth) and tells Rasa only the outcome, worded by the
+records (bot.records.verification) and tells Rasa only the outcome, worded by the
 contract (bot.contract). The password never goes to Rasa, into a log or onto
 the screen. Rasa's REST channel takes plain messages, so the outcome travels as
 the ``/intent{…}`` text the contract builds.
@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable
 import requests
 
 from bot.contract import neutralize_user_text, secure_step_outcome
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
+from bot.records.verification import verify_identity
 from bot.settings import load_settings
 
 QUIT_WORDS = {"退出", "quit", "exit"}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from bot.records.errors import RecordsValidationError
 
@@ -23,6 +23,18 @@ def utc_now(now: datetime | None = None) -> datetime:
 def shanghai_date(moment: datetime | None = None) -> date:
     """The calendar date in Chengdu at ``moment`` (default: now)."""
     return utc_now(moment).astimezone(SHANGHAI).date()
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar date in Chengdu of an aware ``moment``."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """UTC instants of 00:00 Beijing time on ``start`` and on the day after ``end``."""
+    begin = datetime.combine(start, time(0), tzinfo=SHANGHAI)
+    finish = datetime.combine(end + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    return utc_now(begin), utc_now(finish)
 
 
 def first_of_month(day: date) -> date:

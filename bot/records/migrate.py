@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from bot.records.db import make_engine
-from bot.records.models import Base
+from bot.records.schema import metadata
 from bot.settings import load_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -66,7 +66,7 @@ def schema_diff(url: str | None = None) -> list[Any]:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return list(compare_metadata(context, Base.metadata))
+            return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
 

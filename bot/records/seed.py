@@ -38,14 +38,9 @@ from faker import Faker
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from bot.records.clock import SHANGHAI, add_months, first_of_month, months_between
-from bot.records.db import session_scope
-from bot.records.identifiers import id_check_char
-from bot.records.migrate import upgrade
-from bot.records.models import (
+from bot.records.account_models import (
     AccountStatus,
     AgreementStatus,
-    Base,
     ContributionRecord,
     Depositor,
     Employer,
@@ -59,7 +54,12 @@ from bot.records.models import (
     WithdrawalKind,
     WithdrawalStatus,
 )
+from bot.records.clock import SHANGHAI, add_months, first_of_month, months_between
+from bot.records.db import session_scope
+from bot.records.identifiers import id_check_char
+from bot.records.migrate import upgrade
 from bot.records.passwords import hash_password
+from bot.records.schema import metadata
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -659,7 +659,7 @@ def demo_data_present(session: Session) -> bool:
 
 def reset(session: Session) -> None:
     """Delete every row of every records table (children first)."""
-    for table in reversed(Base.metadata.sorted_tables):
+    for table in reversed(metadata.sorted_tables):
         session.execute(delete(table))
     session.flush()
 

@@ -1,6 +1,7 @@
 """Phone-line tables: call records, per-call state, processed webhook turns, SMS outbox.
 
-Schema owner for migration ``0003_voice``.
+Schema owner for migration ``0003_voice``; conventions are those of
+:mod:`bot.records.base`.
 
 - :class:`VoiceCall` is the lasting record of a call (for analytics): caller
   number, start, end, duration and outcome (resolved by the assistant,
@@ -24,8 +25,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.records.base import Base, enum_column
 from bot.records.coltypes import UTCDateTime
-from bot.records.models import Base, _enum
 
 CALL_SID_LENGTH = 34  # "CA" + 32 hex digits
 
@@ -63,7 +64,9 @@ class VoiceCall(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     twilio_status: Mapped[str | None] = mapped_column(String(20))
-    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome, "outcome"), index=True)
+    outcome: Mapped[CallOutcome | None] = mapped_column(
+        enum_column(CallOutcome, "outcome"), index=True
+    )
     turns: Mapped[int] = mapped_column(Integer, default=0)
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     transferred: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -106,7 +109,7 @@ class VoiceTurn(Base):
         ForeignKey("voice_calls.call_sid", ondelete="CASCADE"), index=True
     )
     turn_key: Mapped[str] = mapped_column(String(40))
-    status: Mapped[TurnStatus] = mapped_column(_enum(TurnStatus, "status"))
+    status: Mapped[TurnStatus] = mapped_column(enum_column(TurnStatus, "status"))
     twiml: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -123,7 +126,7 @@ class SmsMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(30))
     reference: Mapped[str] = mapped_column(String(40))
-    status: Mapped[SmsStatus] = mapped_column(_enum(SmsStatus, "status"), index=True)
+    status: Mapped[SmsStatus] = mapped_column(enum_column(SmsStatus, "status"), index=True)
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(200))
     call_sid: Mapped[str | None] = mapped_column(String(CALL_SID_LENGTH))

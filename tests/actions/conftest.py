@@ -8,9 +8,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.records.auth import verify_identity
 from bot.records.db import session_scope
 from bot.records.seed import DEMO_IDENTITIES
+from bot.records.verification import verify_identity
 
 DEMO = {identity.key: identity for identity in DEMO_IDENTITIES}
 

@@ -88,10 +88,10 @@ def test_forged_token_is_refused(records):
 
 
 def test_expired_token_asks_again(records, monkeypatch):
-    import bot.records.auth as auth
+    import bot.records.verification as verification
 
     token = login(records, "normal_loan", "conv-1")
-    real = auth.resolve_token
+    real = verification.resolve_token
 
     def later(session, token, *, conversation_id, now=None):
         from bot.records.clock import utc_now

@@ -17,7 +17,7 @@ from actions.complaints import (
     ValidateComplaintStatusForm,
 )
 from bot.records.db import session_scope
-from bot.records.models import Complaint
+from bot.records.service_models import Complaint
 from tests.actions.conftest import DOMAIN, make_tracker, responses, user_event
 
 COMPLETE = {

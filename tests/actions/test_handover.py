@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from actions.handover import ActionHandover
 from bot.records.db import session_scope
-from bot.records.models import Handover
+from bot.records.service_models import Handover
 from tests.actions.conftest import DOMAIN, login, make_tracker, responses, user_event
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from actions.onsite import ActionSubmitOnsite, ValidateOnsiteForm, parse_headcount
 from bot.records.db import session_scope
-from bot.records.models import OnsiteRequest
+from bot.records.service_models import OnsiteRequest
 from tests.actions.conftest import DOMAIN, make_tracker, responses, user_event
 
 

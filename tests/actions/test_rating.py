@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from actions.rating import ActionAskRating, ActionSaveRating, ValidateRatingForm
 from bot.records.db import session_scope
-from bot.records.models import Rating
+from bot.records.service_models import Rating
 from tests.actions.conftest import DOMAIN, make_tracker, responses
 
 

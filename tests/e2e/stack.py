@@ -138,7 +138,7 @@ class Stack:
         from sqlalchemy import delete, select
 
         from bot.records.db import session_scope
-        from bot.records.models import AuthFailure, FundAccount
+        from bot.records.account_models import AuthFailure, FundAccount
 
         with session_scope(self.database_url) as session:
             account_id = session.scalar(

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from bot.chat import RestConversation, secure_step
 from bot.records.db import dispose_engines, session_scope
-from bot.records.models import Complaint
 from bot.records.seed import DEMO_IDENTITIES
+from bot.records.service_models import Complaint
 
 DEMO = {identity.key: identity for identity in DEMO_IDENTITIES}
 

@@ -23,7 +23,7 @@ from bot.gateway.chat.replies import Reply
 from bot.gateway.chat.service import CHANNEL, current_service
 from bot.gateway.chat.turns import turn_json
 from bot.gateway.db import db
-from bot.records import queries
+from bot.records.handovers import record_callback
 from bot.records.errors import RecordsValidationError
 from bot.records.identifiers import mask_phone, normalize_phone
 
@@ -50,7 +50,7 @@ def request_callback() -> Response:
     if normalized is None:
         field_error("phone", "callback_invalid_phone")
     try:
-        queries.record_callback(
+        record_callback(
             db(),
             conversation_id=state.conversation_id,
             channel=CHANNEL,

@@ -5,7 +5,7 @@ When the assistant asks for verification (a reply with
 the identifier (ID, fund account or joint-card number) and the 6-digit query
 password here, never into the chat. The gateway checks the format (errors stay
 in the form, Rasa hears nothing), limits attempts per conversation and address,
-verifies against the records (:func:`bot.records.auth.verify_identity`, which
+verifies against the records (:func:`bot.records.verification.verify_identity`, which
 locks an account after 5 failures in 24 h) and tells Rasa only the outcome,
 worded by :func:`bot.contract.secure_step_outcome` as on every channel.
 """
@@ -31,7 +31,7 @@ from bot.gateway.chat.service import CHANNEL, current_service
 from bot.gateway.chat.state import ChatState
 from bot.gateway.chat.turns import converse, turn_json
 from bot.gateway.db import db
-from bot.records.auth import verify_identity
+from bot.records.verification import verify_identity
 from bot.records.identifiers import classify_identifier, normalize_digits
 from bot.records.passwords import is_valid_password_format
 

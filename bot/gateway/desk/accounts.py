@@ -17,16 +17,30 @@ from bot.gateway.desk.auth import (
     settings,
     supervisor_required,
 )
-from bot.records import desk_queries as dq
+from bot.records.audit import list_audit
 from bot.records.clock import utc_now
-from bot.records.desk_models import StaffRole
+from bot.records.errors import DeskError, DeskNotFoundError
+from bot.records.staff import (
+    MAX_PASSWORD_LENGTH,
+    change_own_password,
+    create_staff,
+    list_staff,
+    reset_staff_password,
+    set_staff_active,
+    set_staff_role,
+    staff_names,
+    temporary_password,
+    unlock_staff,
+)
+from bot.records.staff_models import StaffRole
+from bot.records.staff_sessions import authenticate_staff
 
 MAX_FIELD = 200
 
 
 def _field(name: str) -> str:
     value = request.form.get(name, "")
-    return value[: dq.MAX_PASSWORD_LENGTH + 1] if "password" in name else value[:MAX_FIELD]
+    return value[: MAX_PASSWORD_LENGTH + 1] if "password" in name else value[:MAX_FIELD]
 
 
 @bp.get("/")
@@ -42,7 +56,7 @@ def login() -> Any:
         return render_template("desk/login.html", next=safe_next(request.args.get("next")))
     config = settings()
     username = request.form.get("username", "")[:MAX_FIELD]
-    result = dq.authenticate_staff(
+    result = authenticate_staff(
         db(),
         username=username,
         password=_field("password"),
@@ -82,7 +96,7 @@ def password() -> Any:
     if request.method == "GET":
         return render_template("desk/password.html")
     try:
-        dq.change_own_password(
+        change_own_password(
             db(),
             staff,
             current=_field("current_password"),
@@ -90,7 +104,7 @@ def password() -> Any:
             repeat=_field("repeat_password"),
             keep_token_hash=g.get("desk_token_hash"),
         )
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
         return render_template("desk/password.html", error=exc.code,
                                problems=exc.params.get("problems", [exc.code])), exc.status
@@ -105,7 +119,7 @@ def password() -> Any:
 def _staff_page(status: int = 200, **extra: Any) -> Any:
     return render_template(
         "desk/staff.html",
-        people=dq.list_staff(db()),
+        people=list_staff(db()),
         roles=[role.value for role in StaffRole],
         now=utc_now(),
         **extra,
@@ -123,14 +137,14 @@ def staff_list() -> Any:
 def staff_create() -> Any:
     form = {name: request.form.get(name, "")[:MAX_FIELD]
             for name in ("username", "display_name", "role")}
-    password = dq.temporary_password()
+    password = temporary_password()
     try:
-        created = dq.create_staff(
+        created = create_staff(
             db(), current_staff(),
             username=form["username"], display_name=form["display_name"], role=form["role"],
             password=password, must_change_password=True,
         )
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
         return _staff_page(exc.status, error=exc.code, error_params=exc.params, form=form)
     db().commit()
@@ -142,26 +156,26 @@ def _staff_action(username: str, action: str) -> Any:
     actor = current_staff()
     try:
         if action == "unlock":
-            dq.unlock_staff(db(), actor, username)
+            unlock_staff(db(), actor, username)
             issued = None
         elif action == "disable":
-            dq.set_staff_active(db(), actor, username, False)
+            set_staff_active(db(), actor, username, False)
             issued = None
         elif action == "enable":
-            dq.set_staff_active(db(), actor, username, True)
+            set_staff_active(db(), actor, username, True)
             issued = None
         elif action == "role":
-            dq.set_staff_role(db(), actor, username, request.form.get("role", "")[:20])
+            set_staff_role(db(), actor, username, request.form.get("role", "")[:20])
             issued = None
         elif action == "reset":
-            target, password = dq.reset_staff_password(db(), actor, username)
+            target, password = reset_staff_password(db(), actor, username)
             issued = {"username": target.username, "password": password}
         else:  # pragma: no cover - routes name the actions
             abort(404)
-    except dq.DeskNotFoundError:
+    except DeskNotFoundError:
         db().rollback()
         raise
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
         return _staff_page(exc.status, error=exc.code, error_params=exc.params)
     db().commit()
@@ -180,5 +194,5 @@ def staff_action(username: str, action: str) -> Any:
 @bp.get("/audit")
 @supervisor_required
 def audit_log() -> Any:
-    return render_template("desk/audit.html", events=dq.list_audit(db(), limit=300),
-                           names=dq.staff_names(db()))
+    return render_template("desk/audit.html", events=list_audit(db(), limit=300),
+                           names=staff_names(db()))

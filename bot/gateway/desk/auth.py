@@ -5,7 +5,7 @@ the security headers are set for every part by the gateway (:mod:`bot.gateway.he
 
 The signed Flask session cookie (shared with the other parts; the desk touches
 only its own ``desk_*`` keys) carries a random session token and the CSRF
-token. The token's SHA-256 is the :class:`~bot.records.desk_models.StaffSession`
+token. The token's SHA-256 is the :class:`~bot.records.staff_models.StaffSession`
 row, so a log-out, a disabled account or a password change ends the session on
 the server, not only in the browser. Sessions end after ``DESK_IDLE_MINUTES``
 without a request and after 12 hours in any case.
@@ -36,9 +36,11 @@ from werkzeug.exceptions import HTTPException
 from bot.flows import complaint_categories
 from bot.gateway.db import db
 from bot.gateway.desk import bp
-from bot.records import desk_queries as dq
 from bot.records.clock import SHANGHAI, shanghai_date
-from bot.records.desk_models import StaffRole, StaffUser
+from bot.records.errors import DeskNotFoundError
+from bot.records.identifiers import mask_phone
+from bot.records.staff_models import StaffRole, StaffUser
+from bot.records.staff_sessions import end_staff_session, resolve_staff_session, start_staff_session
 from bot.settings import Settings
 
 TOKEN_KEY = "desk_sid"
@@ -131,7 +133,7 @@ def _guard() -> Response | None:
         abort(400, description="csrf_failed")
     token = session.get(TOKEN_KEY)
     if token:
-        check = dq.resolve_staff_session(db(), token, idle_minutes=settings().desk_idle_minutes)
+        check = resolve_staff_session(db(), token, idle_minutes=settings().desk_idle_minutes)
         db().commit()
         if check.staff is not None:
             g.desk_staff = check.staff
@@ -168,14 +170,14 @@ def supervisor_required(view: F) -> F:
 
 def log_in(staff: StaffUser) -> None:
     """Start a fresh server session for ``staff`` and rotate the cookie's desk keys."""
-    token = dq.start_staff_session(db(), staff, remote_addr=remote_addr())
+    token = start_staff_session(db(), staff, remote_addr=remote_addr())
     session[TOKEN_KEY] = token
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     session.permanent = False
 
 
 def log_out() -> None:
-    dq.end_staff_session(db(), session.get(TOKEN_KEY))
+    end_staff_session(db(), session.get(TOKEN_KEY))
     session.pop(TOKEN_KEY, None)
     session[CSRF_KEY] = secrets.token_urlsafe(32)
 
@@ -202,8 +204,8 @@ def _http_error(exc: HTTPException) -> Any:
     return error_page(status, known)
 
 
-@bp.errorhandler(dq.DeskNotFoundError)
-def _not_found(exc: dq.DeskNotFoundError) -> Any:
+@bp.errorhandler(DeskNotFoundError)
+def _not_found(exc: DeskNotFoundError) -> Any:
     return error_page(404, exc.code)
 
 
@@ -236,7 +238,7 @@ def _desk_date(value: date | datetime | None) -> str:
 
 @bp.app_template_filter("desk_mask")
 def _desk_mask(value: str | None) -> str:
-    return dq.mask_phone(value)
+    return mask_phone(value)
 
 
 @bp.context_processor

@@ -9,10 +9,30 @@ from flask import abort, redirect, render_template, request, url_for
 from bot.gateway.db import db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, notify
-from bot.records import desk_queries as dq
+from bot.records.base import Channel
 from bot.records.clock import shanghai_date
+from bot.records.complaint_lifecycle import (
+    add_complaint_note,
+    assign_complaint,
+    close_complaint,
+    reopen_complaint,
+    reveal_complaint_contact,
+    start_complaint,
+    take_complaint,
+)
+from bot.records.complaints import (
+    PAGE_SIZE,
+    ComplaintFilters,
+    complaint_events,
+    get_complaint,
+    is_overdue,
+    list_complaints,
+    owners_in_use,
+)
+from bot.records.errors import DeskError, DeskNotFoundError
 from bot.records.identifiers import normalize_ticket_id
-from bot.records.models import Channel, Complaint, ComplaintCategory, ComplaintStatus
+from bot.records.service_models import Complaint, ComplaintCategory, ComplaintStatus
+from bot.records.staff import list_staff, normalize_username, staff_names
 
 OWNER_NONE = "_none"
 OWNER_ME = "_me"
@@ -22,7 +42,7 @@ MAX_PAGE = 10_000
 MAX_FORM_TEXT = 20_000
 
 
-def _parse_filters(args: Any) -> tuple[dq.ComplaintFilters, dict[str, str], bool]:
+def _parse_filters(args: Any) -> tuple[ComplaintFilters, dict[str, str], bool]:
     """Filters from the query string; unknown values are dropped and reported."""
     raw = {name: (args.get(name) or "").strip()[:60]
            for name in ("status", "category", "channel", "owner", "overdue", "q")}
@@ -48,7 +68,7 @@ def _parse_filters(args: Any) -> tuple[dq.ComplaintFilters, dict[str, str], bool
     elif raw["owner"] == OWNER_ME:
         owner = current_staff().username
     elif raw["owner"]:
-        owner = dq.normalize_username(raw["owner"])
+        owner = normalize_username(raw["owner"])
         if owner is None:
             invalid = True
             raw["owner"] = ""
@@ -59,7 +79,7 @@ def _parse_filters(args: Any) -> tuple[dq.ComplaintFilters, dict[str, str], bool
             invalid = True
             raw["q"] = ""
     overdue = raw["overdue"] in ("1", "on", "true")
-    filters = dq.ComplaintFilters(status=status, category=category, channel=channel,
+    filters = ComplaintFilters(status=status, category=category, channel=channel,
                                   owner=owner, overdue=overdue, ticket=ticket)
     return filters, raw, invalid
 
@@ -77,8 +97,8 @@ def complaint_list() -> Any:
     filters, raw, invalid = _parse_filters(request.args)
     page = _page(request.args)
     today = shanghai_date()
-    rows, total = dq.list_complaints(db(), filters, today=today, page=page)
-    pages = max((total + dq.PAGE_SIZE - 1) // dq.PAGE_SIZE, 1)
+    rows, total = list_complaints(db(), filters, today=today, page=page)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     query = {key: value for key, value in raw.items() if value}
     return render_template(
         "desk/complaints.html",
@@ -89,9 +109,9 @@ def complaint_list() -> Any:
         filters=raw,
         query=query,
         filter_invalid=invalid,
-        overdue={row.id for row in rows if dq.is_overdue(row, today)},
-        owners=dq.owners_in_use(db()),
-        names=dq.staff_names(db()),
+        overdue={row.id for row in rows if is_overdue(row, today)},
+        owners=owners_in_use(db()),
+        names=staff_names(db()),
         statuses=[status.value for status in ComplaintStatus],
         channels=[channel.value for channel in Channel],
     )
@@ -102,30 +122,30 @@ def _detail(complaint: Complaint, status: int = 200, **extra: Any) -> Any:
     return render_template(
         "desk/complaint.html",
         complaint=complaint,
-        events=dq.complaint_events(db(), complaint),
-        overdue=dq.is_overdue(complaint, today),
+        events=complaint_events(db(), complaint),
+        overdue=is_overdue(complaint, today),
         due_in_days=(complaint.due_date - today).days,
-        colleagues=dq.list_staff(db(), active_only=True),
-        names=dq.staff_names(db()),
+        colleagues=list_staff(db(), active_only=True),
+        names=staff_names(db()),
         **extra,
     ), status
 
 
 @bp.get("/complaints/<ticket_id>")
 def complaint_detail(ticket_id: str) -> Any:
-    return _detail(dq.get_complaint(db(), ticket_id))
+    return _detail(get_complaint(db(), ticket_id))
 
 
 def _act(ticket_id: str, change: Callable[[], Any], done: str, form: dict[str, str]) -> Any:
     """Run one change; on refusal show the page again with the message and the typed text."""
     try:
         change()
-    except dq.DeskNotFoundError:
+    except DeskNotFoundError:
         db().rollback()
         raise
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
-        complaint = dq.get_complaint(db(), ticket_id)
+        complaint = get_complaint(db(), ticket_id)
         return _detail(complaint, exc.status, error=exc.code, error_params=exc.params, form=form)
     db().commit()
     notify(done)
@@ -145,7 +165,7 @@ def _text(name: str) -> str:
 
 @bp.post("/complaints/<ticket_id>/take")
 def complaint_take(ticket_id: str) -> Any:
-    return _act(ticket_id, lambda: dq.take_complaint(db(), current_staff(), ticket_id),
+    return _act(ticket_id, lambda: take_complaint(db(), current_staff(), ticket_id),
                 "ok_taken", {})
 
 
@@ -154,7 +174,7 @@ def complaint_assign(ticket_id: str) -> Any:
     assignee = request.form.get("assignee", "")[:60]
     return _act(
         ticket_id,
-        lambda: dq.assign_complaint(db(), current_staff(), ticket_id, assignee),
+        lambda: assign_complaint(db(), current_staff(), ticket_id, assignee),
         "ok_assigned",
         {"assignee": assignee},
     )
@@ -162,37 +182,37 @@ def complaint_assign(ticket_id: str) -> Any:
 
 @bp.post("/complaints/<ticket_id>/start")
 def complaint_start(ticket_id: str) -> Any:
-    return _act(ticket_id, lambda: dq.start_complaint(db(), current_staff(), ticket_id),
+    return _act(ticket_id, lambda: start_complaint(db(), current_staff(), ticket_id),
                 "ok_started", {})
 
 
 @bp.post("/complaints/<ticket_id>/close")
 def complaint_close(ticket_id: str) -> Any:
     reply = _text("reply")
-    return _act(ticket_id, lambda: dq.close_complaint(db(), current_staff(), ticket_id, reply),
+    return _act(ticket_id, lambda: close_complaint(db(), current_staff(), ticket_id, reply),
                 "ok_closed", {"reply": reply})
 
 
 @bp.post("/complaints/<ticket_id>/reopen")
 def complaint_reopen(ticket_id: str) -> Any:
     reason = _text("reason")
-    return _act(ticket_id, lambda: dq.reopen_complaint(db(), current_staff(), ticket_id, reason),
+    return _act(ticket_id, lambda: reopen_complaint(db(), current_staff(), ticket_id, reason),
                 "ok_reopened", {"reason": reason})
 
 
 @bp.post("/complaints/<ticket_id>/note")
 def complaint_note(ticket_id: str) -> Any:
     note = _text("note")
-    return _act(ticket_id, lambda: dq.add_complaint_note(db(), current_staff(), ticket_id, note),
+    return _act(ticket_id, lambda: add_complaint_note(db(), current_staff(), ticket_id, note),
                 "ok_noted", {"note": note})
 
 
 @bp.post("/complaints/<ticket_id>/reveal")
 def complaint_reveal(ticket_id: str) -> Any:
     """Show the full contact phone on this response only; the look is logged first."""
-    phone = dq.reveal_complaint_contact(db(), current_staff(), ticket_id)
+    phone = reveal_complaint_contact(db(), current_staff(), ticket_id)
     db().commit()
-    complaint = dq.get_complaint(db(), ticket_id)
+    complaint = get_complaint(db(), ticket_id)
     return _detail(complaint, revealed_phone=phone or "")
 
 

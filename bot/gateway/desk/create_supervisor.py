@@ -15,9 +15,17 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.records import desk_queries as dq
 from bot.records.db import session_scope
-from bot.records.desk_models import StaffRole
+from bot.records.errors import DeskError
+from bot.records.staff import (
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    create_staff,
+    normalize_username,
+    password_problems,
+)
+from bot.records.staff_models import StaffRole
 
 MAX_ATTEMPTS = 3
 
@@ -38,13 +46,13 @@ def main(
     parser.add_argument("--url", help="records database URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
 
-    username = dq.normalize_username(args.username)
+    username = normalize_username(args.username)
     if username is None:
         out("error: the user name must be 3-50 characters of a-z 0-9 . _ - starting with a letter")
         return 2
     for _attempt in range(MAX_ATTEMPTS):
         password = read_password("Password for %s (not shown): " % username)
-        problems = dq.password_problems(password, username)
+        problems = password_problems(password, username)
         if problems:
             out("error: " + "; ".join(_PROBLEM_TEXT.get(code, code) for code in problems))
             continue
@@ -57,12 +65,12 @@ def main(
         return 1
     try:
         with session_scope(args.url) as session:
-            staff = dq.create_staff(
+            staff = create_staff(
                 session, None,
                 username=username, display_name=args.display_name, role=StaffRole.supervisor,
                 password=password, must_change_password=False,
             )
-    except dq.DeskError as exc:
+    except DeskError as exc:
         out(f"error: {_ERROR_TEXT.get(exc.code, exc.code)}; nothing was created")
         return 1
     out(f"supervisor {staff.username} created; log in at /desk/login")
@@ -71,15 +79,15 @@ def main(
 
 _PROBLEM_TEXT = {
     "password_required": "a password is required",
-    "password_too_short": f"use at least {dq.MIN_PASSWORD_LENGTH} characters",
-    "password_too_long": f"use at most {dq.MAX_PASSWORD_LENGTH} characters",
+    "password_too_short": f"use at least {MIN_PASSWORD_LENGTH} characters",
+    "password_too_long": f"use at most {MAX_PASSWORD_LENGTH} characters",
     "password_contains_username": "the password must not contain the user name",
     "password_too_common": "the password is too simple or too common",
 }
 _ERROR_TEXT = {
     "username_taken": "that user name already exists",
     "display_name_required": "--display-name must not be empty",
-    "display_name_too_long": f"--display-name is longer than {dq.MAX_DISPLAY_NAME_LENGTH} characters",
+    "display_name_too_long": f"--display-name is longer than {MAX_DISPLAY_NAME_LENGTH} characters",
     "display_name_invalid": "--display-name must be one line",
 }
 

@@ -19,9 +19,14 @@ from bot.gateway.desk.auth import (
     supervisor_required,
 )
 from bot.gateway.desk.tracker import tracker_figures
-from bot.records import desk_queries as dq
+from bot.records.audit import audit
+from bot.records.base import Channel
 from bot.records.clock import shanghai_date
-from bot.records.models import Channel, ComplaintStatus
+from bot.records.complaints import MAX_EXPORT_DAYS, complaints_for_export, is_overdue
+from bot.records.figures import MAX_OVERVIEW_DAYS, records_figures
+from bot.records.identifiers import mask_phone
+from bot.records.service_models import ComplaintStatus
+from bot.records.staff import staff_names
 
 DEFAULT_DAYS = 14
 CHANNELS = [channel.value for channel in Channel]
@@ -56,9 +61,9 @@ def parse_range(
 @bp.get("/overview")
 def overview() -> Any:
     start, end, range_error = parse_range(
-        request.args, default_days=DEFAULT_DAYS, max_days=dq.MAX_OVERVIEW_DAYS
+        request.args, default_days=DEFAULT_DAYS, max_days=MAX_OVERVIEW_DAYS
     )
-    records = dq.records_figures(db(), start, end)
+    records = records_figures(db(), start, end)
     tracker = tracker_figures(settings().tracker_db_url, start, end)
     days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
     by_day = tracker.conversations_by_day if tracker.unavailable is None else (
@@ -71,7 +76,7 @@ def overview() -> Any:
         start=start,
         end=end,
         range_error=range_error,
-        max_days=dq.MAX_OVERVIEW_DAYS,
+        max_days=MAX_OVERVIEW_DAYS,
         records=records,
         tracker=tracker,
         conversations_source="tracker" if tracker.unavailable is None else "records",
@@ -112,7 +117,7 @@ def _cell(value: Any) -> str:
 def export_csv() -> Any:
     """Complaints filed in a date range as CSV (UTF-8 with BOM, for Excel); phones masked."""
     start, end, range_error = parse_range(
-        request.form, default_days=DEFAULT_DAYS, max_days=dq.MAX_EXPORT_DAYS
+        request.form, default_days=DEFAULT_DAYS, max_days=MAX_EXPORT_DAYS
     )
     if not request.form.get("start") or not request.form.get("end"):
         range_error = "range_required"
@@ -125,8 +130,8 @@ def export_csv() -> Any:
     labels = current_app.jinja_env.get_template("desk/_labels.html").module
     categories = {c.code: c.label for c in complaint_categories()}
     today = shanghai_date()
-    names = dq.staff_names(db())
-    rows = dq.complaints_for_export(db(), start, end)
+    names = staff_names(db())
+    rows = complaints_for_export(db(), start, end)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(labels.CSV_HEADERS)  # type: ignore[attr-defined]
@@ -139,15 +144,15 @@ def export_csv() -> Any:
             labels.STATUSES.get(complaint.status.value, complaint.status.value),  # type: ignore[attr-defined]
             names.get(complaint.owner or "", complaint.owner or ""),
             local_date(complaint.due_date),
-            labels.YES if dq.is_overdue(complaint, today) else labels.NO,  # type: ignore[attr-defined]
+            labels.YES if is_overdue(complaint, today) else labels.NO,  # type: ignore[attr-defined]
             complaint.description,
             complaint.location,
             complaint.staff_number,
-            dq.mask_phone(complaint.contact_phone),
+            mask_phone(complaint.contact_phone),
             complaint.reply,
             local_datetime(complaint.updated_at),
         )])
-    dq.audit(db(), current_staff(), "complaints_exported", target_type="export",
+    audit(db(), current_staff(), "complaints_exported", target_type="export",
              detail=f"{start.isoformat()}..{end.isoformat()} rows={len(rows)}")
     db().commit()
     filename = f"complaints_{start:%Y%m%d}_{end:%Y%m%d}.csv"

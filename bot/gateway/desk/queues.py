@@ -8,8 +8,17 @@ from flask import redirect, render_template, request, url_for
 from bot.gateway.db import db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, notify
-from bot.records import desk_queries as dq
-from bot.records.models import CallbackStatus, HandoverStatus
+from bot.records.errors import DeskError, DeskNotFoundError
+from bot.records.handovers import (
+    finish_callback,
+    finish_handover,
+    list_callbacks,
+    list_handovers,
+    reveal_callback_phone,
+    take_handover,
+)
+from bot.records.service_models import CallbackStatus, HandoverStatus
+from bot.records.staff import staff_names
 
 ALL = "all"
 
@@ -33,13 +42,13 @@ def _queue_page(template: str, statuses: Any, lister: Any, status: int, **extra:
         selected=raw,
         statuses=[item.value for item in statuses] + [ALL],
         filter_invalid=invalid,
-        names=dq.staff_names(db()),
+        names=staff_names(db()),
         **extra,
     ), status
 
 
 def _handover_page(status: int = 200, **extra: Any) -> Any:
-    return _queue_page("desk/handovers.html", HandoverStatus, dq.list_handovers, status, **extra)
+    return _queue_page("desk/handovers.html", HandoverStatus, list_handovers, status, **extra)
 
 
 @bp.get("/handovers")
@@ -48,13 +57,13 @@ def handover_list() -> Any:
 
 
 def _handover_change(handover_id: int, action: str) -> Any:
-    change = dq.take_handover if action == "take" else dq.finish_handover
+    change = take_handover if action == "take" else finish_handover
     try:
         change(db(), current_staff(), handover_id)
-    except dq.DeskNotFoundError:
+    except DeskNotFoundError:
         db().rollback()
         raise
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
         return _handover_page(exc.status, error=exc.code, error_params=exc.params)
     db().commit()
@@ -69,7 +78,7 @@ def handover_action(handover_id: int, action: str) -> Any:
 
 
 def _callback_page(status: int = 200, **extra: Any) -> Any:
-    return _queue_page("desk/callbacks.html", CallbackStatus, dq.list_callbacks, status, **extra)
+    return _queue_page("desk/callbacks.html", CallbackStatus, list_callbacks, status, **extra)
 
 
 @bp.get("/callbacks")
@@ -80,7 +89,7 @@ def callback_list() -> Any:
 @bp.post("/callbacks/<int:callback_id>/reveal")
 def callback_reveal(callback_id: int) -> Any:
     """Show one full phone number on this response only; the look is logged."""
-    row = dq.reveal_callback_phone(db(), current_staff(), callback_id)
+    row = reveal_callback_phone(db(), current_staff(), callback_id)
     db().commit()
     return _callback_page(revealed={row.id: row.phone})
 
@@ -89,11 +98,11 @@ def callback_reveal(callback_id: int) -> Any:
 def callback_done(callback_id: int) -> Any:
     result = request.form.get("result", "")[:2000]
     try:
-        dq.finish_callback(db(), current_staff(), callback_id, result)
-    except dq.DeskNotFoundError:
+        finish_callback(db(), current_staff(), callback_id, result)
+    except DeskNotFoundError:
         db().rollback()
         raise
-    except dq.DeskError as exc:
+    except DeskError as exc:
         db().rollback()
         return _callback_page(exc.status, error=exc.code, error_params=exc.params,
                               error_id=callback_id,

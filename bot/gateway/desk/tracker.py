@@ -29,9 +29,8 @@ from sqlalchemy import column, create_engine, select, table
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.records.clock import SHANGHAI
+from bot.records.clock import SHANGHAI, local_day_bounds
 from bot.records.db import normalize_url
-from bot.records.desk_queries import local_day_bounds
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)

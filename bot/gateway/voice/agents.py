@@ -24,7 +24,7 @@ from bot.gateway.voice.readout import Part, digits_words, hours_phrase
 from bot.gateway.voice.render import Prompter, Speaker
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import MODE_CALLBACK_NUMBER, MODE_IDLE
-from bot.records import queries
+from bot.records.handovers import record_callback, record_handover
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import normalize_phone
@@ -181,7 +181,7 @@ class Agents:
     def _record_handover(self, state: CallState, reason: str) -> None:
         try:
             with session_scope(self.settings.database_url) as session:
-                queries.record_handover(
+                record_handover(
                     session, conversation_id=state.call_sid, channel="voice", reason=reason,
                     intent_path=" > ".join(state.intents[-8:]) or None,
                     masked_account=state.masked_account,
@@ -193,7 +193,7 @@ class Agents:
     def _record_callback(self, state: CallState, phone: str, reason: str) -> bool:
         try:
             with session_scope(self.settings.database_url) as session:
-                queries.record_callback(session, conversation_id=state.call_sid, channel="voice",
+                record_callback(session, conversation_id=state.call_sid, channel="voice",
                                         phone=phone, reason=reason, now=utc_now())
         except Exception:  # noqa: BLE001 - said to the caller instead
             logger.exception("callback for call …%s could not be recorded", state.call_sid[-6:])

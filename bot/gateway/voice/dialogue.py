@@ -56,7 +56,7 @@ from bot.gateway.voice.twiml import (
     SECURE_MODES,
 )
 from bot.gateway.voice.webhook import Params
-from bot.records.auth import verify_identity
+from bot.records.verification import verify_identity
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import classify_identifier

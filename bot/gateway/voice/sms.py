@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import mask_phone, normalize_phone
-from bot.records.queries import find_complaint
+from bot.records.complaints import find_complaint
 from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import Settings
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.gateway.voice.readout import Part, Pause
-from bot.records.models import AuthSession, Channel
+from bot.records.account_models import AuthSession
+from bot.records.base import Channel
 from bot.records.voice_models import (
     CallOutcome,
     TurnStatus,

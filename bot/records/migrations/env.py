@@ -12,11 +12,11 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.records.db import make_engine, normalize_url
-from bot.records.models import Base
+from bot.records.schema import metadata
 from bot.settings import load_settings
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

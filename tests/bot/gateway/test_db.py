@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from bot.gateway import create_app
 from bot.gateway.db import db
 from bot.records.db import session_scope
-from bot.records.models import AuthFailure, Channel
+from bot.records.account_models import AuthFailure
+from bot.records.base import Channel
 from bot.settings import Settings
 
 

@@ -34,9 +34,9 @@ from bot.chat import RestConversation, secure_step
 from bot.contract import AUTHENTICATED, AUTHENTICATION_FAILED
 from bot.gateway import create_app
 from bot.gateway.chat.ratelimit import MemoryRateLimiter
-from bot.records.auth import resolve_token
+from bot.records.verification import resolve_token
 from bot.records.db import session_scope
-from bot.records.models import AccountStatus, Depositor, FundAccount
+from bot.records.account_models import AccountStatus, Depositor, FundAccount
 from bot.records.passwords import hash_password
 from bot.settings import Settings, load_settings
 from tests.bot.gateway.conftest import FakeRasa

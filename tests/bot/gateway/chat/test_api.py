@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from bot.gateway.chat.ratelimit import RedisRateLimiter
 from bot.gateway.chat.state import COOKIE_NAME
+from bot.records.base import Channel
 from bot.records.db import session_scope
-from bot.records.models import CallbackRequest, Channel, Handover
 from bot.records.seed import DEMO_IDENTITIES
+from bot.records.service_models import CallbackRequest, Handover
 from tests.e2e.stack import RASA_TOKEN, free_port
 from tests.bot.gateway.chat.conftest import AFTER_HOURS, IN_HOURS, frozen_time, start_session
 

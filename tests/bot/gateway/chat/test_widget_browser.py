@@ -21,9 +21,10 @@ import requests
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from bot.records.base import Channel
 from bot.records.db import session_scope
-from bot.records.models import CallbackRequest, Channel, Complaint
 from bot.records.seed import DEMO_IDENTITIES
+from bot.records.service_models import CallbackRequest, Complaint
 from tests.e2e.stack import RASA_TOKEN
 from tests.bot.gateway.chat.conftest import AFTER_HOURS
 

@@ -1,8 +1,8 @@
 """Fixtures of the desk tests: the gateway on a migrated records DB, staff, log-in, forms.
 
 Every test that uses ``app`` runs on SQLite and on PostgreSQL (``db_url``).
-Staff are created through :func:`bot.records.desk_queries.create_staff`,
-complaints through :func:`bot.records.queries.create_complaint` as the
+Staff are created through :func:`bot.records.staff.create_staff`,
+complaints through :func:`bot.records.complaints.create_complaint` as the
 assistant files them.
 """
 from __future__ import annotations
@@ -23,9 +23,10 @@ from flask.testing import FlaskClient
 
 from bot.gateway import create_app
 from bot.gateway.desk import tracker
-from bot.records import desk_queries as dq
-from bot.records import queries
+from bot.records import passwords
+from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
+from bot.records.staff import create_staff
 from bot.settings import Settings
 
 SECRET = "desk-test-secret-key"
@@ -50,14 +51,14 @@ def _quick_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """argon2id at its lightest cost for these HTTP tests (0.3 s per hash otherwise).
 
     Still real argon2id hashing and verification; the production cost profile
-    is asserted in tests/records/test_desk_queries.py and used by the browser
+    is asserted in tests/bot/records/test_passwords.py and used by the browser
     and command-line tests.
     """
-    monkeypatch.setattr(dq, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192,
+    monkeypatch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192,
                                                        parallelism=1))
-    dq._dummy_hash.cache_clear()
+    passwords._dummy_hash.cache_clear()
     yield
-    dq._dummy_hash.cache_clear()
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def make_person(db_url: str):  # type: ignore[no-untyped-def]
     def make(username: str, role: str = "agent", *, display_name: str | None = None,
              must_change: bool = False) -> Person:
         with session_scope(db_url) as session:
-            dq.create_staff(session, None, username=username,
+            create_staff(session, None, username=username,
                             display_name=display_name or username.title(), role=role,
                             password=PASSWORD, must_change_password=must_change)
         return Person(username, PASSWORD, role)
@@ -149,7 +150,7 @@ def file_complaint(db_url: str, *, key: str = "k-1", category: str = "attitude",
                    phone: str | None = "13812345678", now: datetime | None = None) -> str:
     """File a complaint exactly as the assistant does; returns its ticket id."""
     with session_scope(db_url) as session:
-        complaint, _ = queries.create_complaint(
+        complaint, _ = create_complaint(
             session,
             idempotency_key=key,
             category=category,

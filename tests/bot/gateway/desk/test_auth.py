@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
-from bot.records.models import Complaint, ComplaintEvent, ComplaintStatus
 from tests.bot.gateway.desk.conftest import PASSWORD, csrf_from, log_in, post
+from bot.records.service_models import Complaint, ComplaintEvent, ComplaintStatus
+from bot.records.staff_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
 
 PAGES = [
     "/desk/",
@@ -277,11 +277,11 @@ def test_logout_needs_post(as_agent) -> None:
 
 
 def test_disabling_an_account_ends_its_sessions(as_agent, db_url: str, supervisor) -> None:
-    from bot.records import desk_queries as dq
+    from bot.records.staff import set_staff_active
 
     with session_scope(db_url) as session:
         boss = session.scalar(select(StaffUser).where(StaffUser.username == "wangfang"))
-        dq.set_staff_active(session, boss, "lihua", False)
+        set_staff_active(session, boss, "lihua", False)
     assert as_agent.get("/desk/complaints").status_code == 302
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
-from bot.records.models import Complaint, ComplaintEvent, ComplaintStatus
 from tests.bot.gateway.desk.conftest import file_complaint, log_in, post
+from bot.records.service_models import Complaint, ComplaintEvent, ComplaintStatus
 
 
 def _complaint(db_url: str, ticket: str) -> Complaint:
@@ -381,7 +381,7 @@ def test_supervisor_closes_an_agents_case(as_supervisor, agent, ticket: str, db_
 def test_assigning_to_someone_who_cannot_work_is_refused(as_agent, make_person, ticket: str,
                                                          db_url: str, assignee: str) -> None:
     if assignee == "disabled":
-        from bot.records.desk_models import StaffUser
+        from bot.records.staff_models import StaffUser
 
         make_person("disabled", "agent")
         with session_scope(db_url) as session:

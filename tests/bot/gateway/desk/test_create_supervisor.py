@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.gateway.desk.create_supervisor import main
-from bot.records import desk_queries as dq
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
+from bot.records.passwords import verify_password
+from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 
 ROOT = Path(__file__).resolve().parents[4]
 GOOD = "Jinjiang-river-96319"
@@ -38,7 +38,7 @@ def test_creates_a_supervisor_with_the_password_typed_twice(db_url: str) -> None
     assert staff.role is StaffRole.supervisor and staff.display_name == "王芳"
     assert staff.active and not staff.must_change_password
     assert staff.password_hash.startswith("$argon2id$") and GOOD not in staff.password_hash
-    assert dq.verify_staff_password(staff.password_hash, GOOD)
+    assert verify_password(staff.password_hash, GOOD)
     with session_scope(db_url) as session:
         event = session.scalar(select(DeskAuditEvent))
         assert (event.actor, event.action, event.target_id) == ("cli", "staff_created", "wangfang")

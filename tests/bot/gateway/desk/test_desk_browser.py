@@ -21,12 +21,13 @@ from werkzeug.serving import make_server
 
 from bot.gateway import create_app
 from bot.gateway.desk import tracker
-from bot.records import desk_queries as dq
-from bot.records import queries
 from bot.records.db import dispose_engines, session_scope
+from bot.records.handovers import record_handover
 from bot.records.migrate import upgrade
-from bot.records.models import Complaint, ComplaintStatus
 from tests.bot.gateway.desk.conftest import PASSWORD, beijing, file_complaint, make_settings, make_tracker_db
+from bot.records.ratings import record_rating
+from bot.records.service_models import Complaint, ComplaintStatus
+from bot.records.staff import create_staff
 
 ROOT = Path(__file__).resolve().parents[4]
 CHROMIUM = Path(os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium"))
@@ -46,12 +47,12 @@ def live_desk(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         for i in range(40)
     ])
     with session_scope(db_url) as session:
-        dq.create_staff(session, None, username="lihua", display_name="李华", role="agent",
+        create_staff(session, None, username="lihua", display_name="李华", role="agent",
                         password=PASSWORD, must_change_password=False)
         for index, score in enumerate((5, 5, 4, 4, 4, 3, 2, 5, 1, 4)):
-            queries.record_rating(session, conversation_id=f"s{index}", channel="webchat",
+            record_rating(session, conversation_id=f"s{index}", channel="webchat",
                                   score=score, now=beijing(-(index % 5)))
-        queries.record_handover(session, conversation_id="s0", channel="voice",
+        record_handover(session, conversation_id="s0", channel="voice",
                                 reason="requested", intent_path="greet > human_agent",
                                 context={"last_user_text": "转人工"})
     for index, category in enumerate(("efficiency", "error", "attitude", "channel")):

@@ -9,8 +9,10 @@ import pytest
 
 from bot.gateway import create_app
 from bot.gateway.desk import accounts, complaints, queues
-from bot.records import desk_queries
-from bot.records.models import Channel, ComplaintStatus
+from bot.records import complaint_lifecycle, handovers, staff
+from bot.records import complaints as complaint_records
+from bot.records.base import Channel
+from bot.records.service_models import ComplaintStatus
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -30,7 +32,9 @@ def _codes_in(module, pattern: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
-    raised = _codes_in(desk_queries, r'(?:Error|abort)\(\s*"([a-z_]+)"')
+    raised = set()
+    for module in (complaint_records, complaint_lifecycle, handovers, staff):
+        raised |= _codes_in(module, r'(?:Error|abort)\(\s*"([a-z_]+)"')
     assert {"transition_not_allowed", "supervisor_only", "complaint_not_found"} <= raised
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}

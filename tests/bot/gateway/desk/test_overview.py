@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from bot.records import queries
 from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent
-from bot.records.models import Complaint, ComplaintStatus
 from tests.bot.gateway.desk.conftest import beijing, csrf_from, file_complaint, make_tracker_db
+from bot.records.handovers import record_callback, record_handover
+from bot.records.ratings import record_rating
+from bot.records.service_models import Complaint, ComplaintStatus
+from bot.records.staff_models import DeskAuditEvent
 
 
 def _tracker_file(tracker_url: str) -> Path:
@@ -27,11 +28,11 @@ def records(db_url: str) -> None:
     """Ratings, hand-overs and complaints spread over the last days."""
     with session_scope(db_url) as session:
         for index, score in enumerate((5, 4, 4, 2)):
-            queries.record_rating(session, conversation_id=f"r{index}", channel="voice",
+            record_rating(session, conversation_id=f"r{index}", channel="voice",
                                   score=score, now=beijing(-index))
-        queries.record_handover(session, conversation_id="h1", channel="webchat",
+        record_handover(session, conversation_id="h1", channel="webchat",
                                 reason="requested", now=beijing(-1))
-        queries.record_callback(session, conversation_id="c1", channel="voice",
+        record_callback(session, conversation_id="c1", channel="voice",
                                 phone="13900001111")
     file_complaint(db_url, key="o1", category="efficiency", now=beijing(-2))
     file_complaint(db_url, key="o2", category="efficiency", now=beijing(-3))

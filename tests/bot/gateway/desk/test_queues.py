@@ -4,17 +4,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.records import queries
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent
-from bot.records.models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
 from tests.bot.gateway.desk.conftest import log_in, post
+from bot.records.handovers import record_callback, record_handover
+from bot.records.service_models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
+from bot.records.staff_models import DeskAuditEvent
 
 
 @pytest.fixture
 def handover_id(db_url: str) -> int:
     with session_scope(db_url) as session:
-        return queries.record_handover(
+        return record_handover(
             session, conversation_id="conv-h1", channel="voice", reason="not_understood",
             intent_path="greet > nlu_fallback > nlu_fallback", masked_account="510100123456",
             context={"last_user_text": "我那个钱啥时候到账嘛", "active_form": None},
@@ -24,7 +24,7 @@ def handover_id(db_url: str) -> int:
 @pytest.fixture
 def callback_id(db_url: str) -> int:
     with session_scope(db_url) as session:
-        return queries.record_callback(
+        return record_callback(
             session, conversation_id="conv-c1", channel="voice", phone="13900001111",
             reason="非人工服务时间来电，咨询租房提取",
         ).id

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.records import desk_queries as dq
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
-from bot.records.desk_models import DeskAuditEvent, StaffRole, StaffUser
 from tests.bot.gateway.desk.conftest import Person, log_in, post
+from bot.records.passwords import verify_password
+from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 
 TEMP_RE = re.compile(r'<code class="secret">([^<]+)</code>')
 
@@ -32,7 +32,7 @@ def test_supervisor_creates_an_agent_with_a_one_time_password(app, as_supervisor
     assert "只显示这一次" in page and len(temporary) == 16
     created = _user(db_url, "zhouyu")
     assert created.role is StaffRole.agent and created.must_change_password
-    assert dq.verify_staff_password(created.password_hash, temporary)
+    assert verify_password(created.password_hash, temporary)
     assert temporary not in as_supervisor.get("/desk/staff").get_data(as_text=True)
     # The new agent must set a password before anything else.
     newcomer = app.test_client()
@@ -87,7 +87,7 @@ def test_reset_password_ends_sessions_and_forces_a_change(app, as_supervisor, ag
     temporary = TEMP_RE.search(response.get_data(as_text=True)).group(1)
     assert agent_client.get("/desk/complaints").status_code == 302
     user = _user(db_url, "lihua")
-    assert user.must_change_password and dq.verify_staff_password(user.password_hash, temporary)
+    assert user.must_change_password and verify_password(user.password_hash, temporary)
 
 
 def test_change_role(as_supervisor, agent, db_url: str) -> None:

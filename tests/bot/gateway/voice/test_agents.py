@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.gateway.voice.agents import callback_phone
 from bot.records.db import session_scope
-from bot.records.models import CallbackRequest, Handover
+from bot.records.service_models import CallbackRequest, Handover
 from bot.records.voice_models import CallOutcome, VoiceCall
 from tests.bot.gateway.voice.conftest import (
     AFTER_HOURS,

@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from bot.gateway.voice.readout import amount_words, digits_words
 from bot.gateway.voice.simulator import PhoneSimulator
+from bot.records.account_models import FundAccount
 from bot.records.db import session_scope
-from bot.records.models import Complaint, FundAccount, Handover
 from bot.records.seed import DEMO_BY_KEY
+from bot.records.service_models import Complaint, Handover
 from bot.records.voice_models import CallOutcome, SmsMessage, SmsStatus, VoiceCall
 from tests.bot.gateway.voice.conftest import AFTER_HOURS, IN_HOURS, LiveGateway
 

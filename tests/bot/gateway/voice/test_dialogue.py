@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 
 from bot.gateway.rasa import RasaClient
 from bot.gateway.voice.twiml import MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD
-from bot.records import queries
-from bot.records.auth import VerifyResult
+from bot.records.complaints import create_complaint
+from bot.records.verification import VerifyResult
 from bot.records.db import session_scope
-from bot.records.models import AuthFailure, Handover
+from bot.records.account_models import AuthFailure
+from bot.records.service_models import Handover
 from bot.records.voice_models import SmsMessage, VoiceCallState, VoiceTurn
 from tests.bot.gateway.voice.conftest import (
     CALLER,
@@ -288,7 +289,7 @@ def test_a_goodbye_ends_the_call(twilio: Twilio, rasa: StandInRasa) -> None:
 def test_a_complaint_ticket_is_sent_by_sms_and_said(twilio: Twilio, rasa: StandInRasa,
                                                     db_url: str) -> None:
     with session_scope(db_url) as session:
-        complaint, _ = queries.create_complaint(
+        complaint, _ = create_complaint(
             session, idempotency_key="k-voice", category="attitude", channel="voice",
             description="窗口工作人员态度很差", location="后子门大厅",
             contact_phone="13812345678", conversation_id=call_sid())

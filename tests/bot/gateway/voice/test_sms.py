@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.flows.voice import voice_flow
 from bot.gateway.voice.sms import SmsSender, date_text, mobile_number
-from bot.records import queries
+from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
 from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import load_settings
@@ -20,7 +20,7 @@ from bot.settings import load_settings
 
 def _complaint(db_url: str, phone: str = "13812345678") -> str:
     with session_scope(db_url) as session:
-        complaint, _ = queries.create_complaint(
+        complaint, _ = create_complaint(
             session, idempotency_key=f"k-{phone}", category="attitude", channel="voice",
             description="窗口工作人员态度很差", location="后子门大厅", contact_phone=phone,
             conversation_id="CA" + "1" * 32,

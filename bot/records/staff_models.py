@@ -1,7 +1,8 @@
 """Complaint-desk tables: staff accounts, their sessions, failed log-ins, audit log.
 
-Schema owner for migration ``0002_desk``. Complaint changes themselves are
-recorded in :class:`bot.records.models.ComplaintEvent`; everything else a staff
+Schema owner for migration ``0002_desk``; conventions are those of
+:mod:`bot.records.base`. Complaint changes themselves are recorded in
+:class:`bot.records.service_models.ComplaintEvent`; everything else a staff
 member does is a :class:`DeskAuditEvent`.
 """
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.records.base import Base, enum_column
 from bot.records.coltypes import UTCDateTime
-from bot.records.models import Base, _enum
 
 
 class StaffRole(str, enum.Enum):
@@ -26,7 +27,7 @@ class StaffRole(str, enum.Enum):
 class StaffUser(Base):
     """A person who works the desk.
 
-    ``username`` is what :attr:`bot.records.models.Complaint.owner` and the
+    ``username`` is what :attr:`bot.records.service_models.Complaint.owner` and the
     complaint audit trail hold. ``password_hash`` is an argon2id PHC string.
     """
 
@@ -36,7 +37,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
     display_name: Mapped[str] = mapped_column(String(50))
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "role"))
+    role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole, "role"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -11,15 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.records.auth import resolve_token, revoke_token, verify_identity
-from bot.records.errors import RecordsValidationError
-from bot.records.models import AccountStatus, AuthFailure, AuthSession, Depositor, FundAccount
-from bot.records.passwords import (
-    hash_password,
-    is_valid_password_format,
-    needs_rehash,
-    verify_password,
+from bot.records.account_models import (
+    AccountStatus,
+    AuthFailure,
+    AuthSession,
+    Depositor,
+    FundAccount,
 )
+from bot.records.errors import RecordsValidationError
+from bot.records.passwords import hash_password, needs_rehash, verify_password
+from bot.records.verification import resolve_token, revoke_token, verify_identity
 from bot.settings import Settings
 
 ID_NUMBER = "510104198503150017"
@@ -81,35 +82,6 @@ def _verify(session: Session, identifier: str, password: str, *, at: datetime = 
         settings=SETTINGS,
         now=at,
     )
-
-
-# ------------------------------------------------------------------ passwords
-
-
-def test_password_hash_is_salted_argon2id() -> None:
-    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
-    assert first.startswith("$argon2id$")
-    assert first != second
-    assert PASSWORD not in first
-    assert verify_password(first, PASSWORD)
-    assert not verify_password(first, WRONG)
-    assert not needs_rehash(first)
-    assert needs_rehash(hash_password(PASSWORD, strength="light"))
-
-
-@pytest.mark.parametrize("bad_hash", ["", "plain", "$argon2id$v=19$broken"])
-def test_verify_password_never_raises(bad_hash: str) -> None:
-    assert verify_password(bad_hash, PASSWORD) is False
-
-
-@pytest.mark.parametrize(
-    "password", ["12345", "1234567", "abcdef", "12345a", "１２３４５６", "123456\n", "", None]
-)
-def test_password_format(password: object) -> None:
-    assert not is_valid_password_format(password)
-    if isinstance(password, str):
-        with pytest.raises(ValueError):
-            hash_password(password)
 
 
 # ---------------------------------------------------------------- verification

@@ -20,9 +20,10 @@ from bot.records.migrate import (
     schema_diff,
     upgrade,
 )
-from bot.records.models import Base
+from bot.records.schema import metadata
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DESK_TABLES = {"staff_users", "staff_sessions", "staff_login_failures", "desk_audit_events"}
 
 
 def _head() -> str:
@@ -40,7 +41,7 @@ def test_upgrade_creates_every_model_table(empty_db_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     assert "alembic_version" in tables
 
 
@@ -50,8 +51,8 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 
 def test_comparison_is_not_vacuous(db_url: str) -> None:
     """The same comparison reports a column the migrations never created."""
-    changed = MetaData(naming_convention=Base.metadata.naming_convention)
-    for table in Base.metadata.tables.values():
+    changed = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
         table.to_metadata(changed)
     changed.tables["ratings"].append_column(Column("extra", String(10)))
     changed.tables["complaints"].c.location.type = String(300)
@@ -90,7 +91,7 @@ def test_initial_migration_is_written_out() -> None:
     for text in texts:
         assert "create_all" not in text
         assert "bot.records" not in text, "migrations must not depend on today's models"
-    for table in Base.metadata.tables:
+    for table in metadata.tables:
         assert any(f'"{table}"' in text for text in texts), table
 
 
@@ -141,3 +142,18 @@ def test_enum_codes_are_checked_by_the_database(db_url: str) -> None:
                 )
     finally:
         engine.dispose()
+
+
+def test_migration_0002_adds_and_removes_only_the_desk_tables(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0001")
+    engine = make_engine(empty_db_url)
+    try:
+        before = set(inspect(engine).get_table_names())
+        upgrade(empty_db_url, "0002")
+        assert set(inspect(engine).get_table_names()) - before == DESK_TABLES
+        downgrade(empty_db_url, "0001")
+        assert set(inspect(engine).get_table_names()) == before
+    finally:
+        engine.dispose()
+    upgrade(empty_db_url)
+    assert schema_diff(empty_db_url) == []

@@ -1,8 +1,8 @@
-"""Identity verification (ID / account / card number + query password).
+"""Depositor verification (ID / account / card number + query password) and auth sessions.
 
 Run by the gateway, never by Rasa: the password reaches only
 :func:`verify_identity`. On success the caller gets a random token; only its
-SHA-256 is stored, in an :class:`~bot.records.models.AuthSession` bound to the
+SHA-256 is stored, in an :class:`~bot.records.account_models.AuthSession` bound to the
 conversation and expiring after ``settings.auth_ttl_minutes``. Actions turn
 the token back into the one account it grants with :func:`resolve_token`.
 
@@ -29,6 +29,14 @@ from typing import Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.records.account_models import (
+    AccountStatus,
+    AuthFailure,
+    AuthSession,
+    Depositor,
+    FundAccount,
+)
+from bot.records.base import Channel
 from bot.records.clock import utc_now
 from bot.records.errors import RecordsValidationError
 from bot.records.identifiers import (
@@ -37,14 +45,6 @@ from bot.records.identifiers import (
     mask_account,
     normalize_digits,
 )
-from bot.records.models import (
-    AccountStatus,
-    AuthFailure,
-    AuthSession,
-    Channel,
-    Depositor,
-    FundAccount,
-)
 from bot.records.passwords import (
     burn_verification_time,
     hash_password,
@@ -52,6 +52,7 @@ from bot.records.passwords import (
     needs_rehash,
     verify_password,
 )
+from bot.records.validation import MAX_CONVERSATION_ID_LENGTH, checked_enum
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ VerifyReason = Literal[
 TokenReason = Literal["invalid", "expired", "wrong_conversation"]
 
 _MAX_TOKEN_LENGTH = 256
-_MAX_CONVERSATION_ID_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -88,20 +88,13 @@ class TokenResult:
         return self.account_id is not None
 
 
-def _channel(channel: Channel | str) -> Channel:
-    try:
-        return Channel(channel)
-    except ValueError as exc:
-        codes = ", ".join(member.value for member in Channel)
-        raise RecordsValidationError(f"channel must be one of {codes}, got {channel!r}") from exc
-
-
 def _conversation_id(conversation_id: str) -> str:
+    """The conversation id exactly as given (a token is bound to it, so no stripping)."""
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise RecordsValidationError("conversation_id must be a non-empty string")
-    if len(conversation_id) > _MAX_CONVERSATION_ID_LENGTH:
+    if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
         raise RecordsValidationError(
-            f"conversation_id is longer than {_MAX_CONVERSATION_ID_LENGTH} characters"
+            f"conversation_id is longer than {MAX_CONVERSATION_ID_LENGTH} characters"
         )
     return conversation_id
 
@@ -188,7 +181,7 @@ def verify_identity(
     """
     settings = settings or load_settings()
     now = utc_now(now)
-    channel = _channel(channel)
+    channel = checked_enum(Channel, channel, "channel")
     conversation_id = _conversation_id(conversation_id)
 
     kind, normalized = classify_identifier(identifier)

@@ -1,68 +1,35 @@
+"""Complaints: filed once per key, ticket numbers, validation, races on PostgreSQL, the queue."""
 from __future__ import annotations
 
 import logging
 import threading
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.records import queries
-from bot.records import seed as seed_module
+from bot.records import complaints
+from bot.records.base import Channel
+from bot.records.complaints import (
+    ComplaintFilters,
+    create_complaint,
+    find_complaint,
+    list_complaints,
+)
 from bot.records.db import make_engine, session_scope
-from bot.records.errors import RecordNotFoundError, RecordsValidationError
-from bot.records.models import (
-    CallbackStatus,
-    Channel,
+from bot.records.errors import RecordsValidationError
+from bot.records.service_models import (
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
     ComplaintStatus,
-    FundAccount,
-    Handover,
-    Loan,
-    LoanStatus,
-    OnsiteStatus,
-    Rating,
 )
-from bot.records.passwords import hash_password
-from bot.records.queries import (
-    account_overview,
-    create_complaint,
-    find_complaint,
-    loan_overview,
-    record_callback,
-    record_handover,
-    record_onsite_request,
-    record_rating,
-    withdrawal_overview,
-)
-from bot.records.seed import DEMO_BY_KEY
 from bot.records.workdays import add_working_days
 
 TODAY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)  # 10:00 in Chengdu
-
-
-@pytest.fixture
-def demo(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """The seeded demo data (smallest crowd); returns demo key → account id."""
-
-    def light(password: str, *, strength: str = "full") -> str:
-        return hash_password(password, strength="light")
-
-    monkeypatch.setattr(seed_module, "hash_password", light)
-    seed_module.seed(db_session, count=seed_module.MIN_COUNT)
-    db_session.commit()
-    ids = {}
-    for key, identity in DEMO_BY_KEY.items():
-        ids[key] = db_session.scalar(
-            select(FundAccount.id).where(FundAccount.account_number == identity.account_number)
-        )
-    return ids
 
 
 def _complaint_kwargs(**overrides: Any) -> dict[str, Any]:
@@ -85,125 +52,6 @@ def _complaint_kwargs(**overrides: Any) -> dict[str, Any]:
     )
     kwargs.update(overrides)
     return kwargs
-
-
-# ---------------------------------------------------------------- accounts
-
-
-def test_account_overview(db_session: Session, demo: dict[str, int]) -> None:
-    overview = account_overview(db_session, demo["normal_loan"], today=TODAY)
-    assert overview["account_number"] == "102030405060"
-    assert overview["masked_account"] == "1020****5060"
-    assert overview["masked_card"] == "6217***********2345"
-    assert overview["status"] == "normal"
-    assert overview["balance"] == Decimal("56789.12")
-    assert overview["monthly_deposit"] == Decimal("2076.00")
-    assert overview["base"] == Decimal("8650.00")
-    assert overview["employee_rate"] == Decimal("0.12")
-    assert overview["paid_up_month"] == date(2026, 10, 1)
-    assert [c["month"] for c in overview["last_contributions"]] == [
-        date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 1)
-    ]
-    assert overview["last_contributions"][0]["total"] == Decimal("2076.00")
-    assert (overview["arrears_months"], overview["arrears_since"]) == (0, None)
-    for value in (overview["balance"], *overview["last_contributions"][0].values()):
-        assert not isinstance(value, float)
-
-
-def test_arrears_when_the_employer_stops_paying(db_session: Session, demo: dict[str, int]) -> None:
-    account = db_session.get(FundAccount, demo["lockout"])
-    assert account is not None
-    account.paid_up_month = date(2026, 7, 1)
-    db_session.flush()
-    overview = account_overview(db_session, account.id, today=date(2026, 11, 15))
-    assert (overview["arrears_months"], overview["arrears_since"]) == (3, date(2026, 8, 1))
-    # Time passing without payment adds months.
-    later = account_overview(db_session, account.id, today=date(2027, 1, 3))
-    assert later["arrears_months"] == 5
-
-
-def test_sealed_account_owes_nothing(db_session: Session, demo: dict[str, int]) -> None:
-    overview = account_overview(db_session, demo["sealed"], today=TODAY)
-    assert overview["status"] == "sealed"
-    assert overview["paid_up_month"] == date(2025, 6, 1)
-    assert overview["arrears_months"] == 0
-
-
-def test_unknown_account(db_session: Session) -> None:
-    with pytest.raises(RecordNotFoundError):
-        account_overview(db_session, 424242)
-    with pytest.raises(RecordNotFoundError):
-        loan_overview(db_session, 424242)
-    with pytest.raises(RecordNotFoundError):
-        withdrawal_overview(db_session, 424242)
-
-
-# ------------------------------------------------------------------- loans
-
-
-def test_loan_paid_on_time(db_session: Session, demo: dict[str, int]) -> None:
-    loan = loan_overview(db_session, demo["normal_loan"], today=TODAY)
-    assert loan is not None
-    assert (loan["status"], loan["settled"]) == ("active", False)
-    assert loan["principal"] == Decimal("600000.00")
-    assert Decimal("0") < loan["remaining_principal"] < loan["principal"]
-    assert loan["next_due_date"] == date(2026, 12, 15)
-    assert loan["next_due_amount"] == loan["monthly_payment"]
-    assert (loan["overdue_amount"], loan["overdue_periods"]) == (Decimal("0.00"), 0)
-    assert loan["paid_periods"] + loan["remaining_periods"] == loan["term_months"]
-    assert loan["end_date"] == date(2044, 4, 15)
-
-
-def test_loan_overdue_two_periods(db_session: Session, demo: dict[str, int]) -> None:
-    loan = loan_overview(db_session, demo["overdue_loan"], today=TODAY)
-    assert loan is not None
-    assert loan["status"] == "overdue"
-    assert loan["overdue_periods"] == 2
-    assert loan["overdue_amount"] == loan["monthly_payment"] * 2
-    assert loan["next_due_date"] == date(2026, 12, 10)
-    assert loan["remaining_periods"] == loan["term_months"] - loan["paid_periods"]
-
-
-def test_no_loan(db_session: Session, demo: dict[str, int]) -> None:
-    assert loan_overview(db_session, demo["sealed"], today=TODAY) is None
-    assert loan_overview(db_session, demo["pending_withdrawal"], today=TODAY) is None
-
-
-def test_settled_loan(db_session: Session, demo: dict[str, int]) -> None:
-    settled = db_session.scalar(select(Loan).where(Loan.status == LoanStatus.settled).limit(1))
-    if settled is None:  # the smallest crowd may have none: settle the demo loan
-        settled = db_session.scalar(select(Loan).where(Loan.account_id == demo["normal_loan"]))
-        assert settled is not None
-        settled.status = LoanStatus.settled
-        settled.remaining_principal = Decimal("0.00")
-        db_session.flush()
-    loan = loan_overview(db_session, settled.account_id, today=TODAY)
-    assert loan is not None and loan["settled"] is True
-    assert loan["next_due_date"] is None and loan["remaining_periods"] == 0
-
-
-# ------------------------------------------------------------- withdrawals
-
-
-def test_withdrawal_under_review(db_session: Session, demo: dict[str, int]) -> None:
-    overview = withdrawal_overview(db_session, demo["pending_withdrawal"])
-    latest, older = overview["applications"]
-    assert latest["status"] == "reviewing" and latest["paid_at"] is None
-    assert latest["kind"] == "rent" and latest["amount"] == Decimal("10800.00")
-    assert latest["applied_at"].tzinfo is not None
-    assert older["status"] == "paid" and older["paid_at"] > older["applied_at"]
-    assert overview["pending_count"] == 1
-    assert overview["entrust_agreement"] is None
-
-
-def test_entrusted_agreement(db_session: Session, demo: dict[str, int]) -> None:
-    overview = withdrawal_overview(db_session, demo["normal_loan"])
-    assert overview["applications"] == [] and overview["pending_count"] == 0
-    assert overview["entrust_agreement"] == {
-        "signed_on": date(2019, 5, 20),
-        "kind": "provident",
-        "next_transfer_date": date(2027, 5, 20),
-    }
 
 
 # --------------------------------------------------------------- complaints
@@ -329,7 +177,7 @@ def _race(
     first_flushed = threading.Event()
     results: dict[str, tuple[str, bool]] = {}
     errors: list[BaseException] = []
-    original = queries._next_ticket_id
+    original = complaints._next_ticket_id
 
     def spy(session: Session, day: date) -> str:
         ticket = original(session, day)
@@ -365,9 +213,9 @@ def _race(
             errors.append(exc)
             allocating.set()
 
-    queries._next_ticket_id = spy  # type: ignore[assignment]
+    complaints._next_ticket_id = spy  # type: ignore[assignment]
     try:
-        with caplog.at_level(logging.INFO, logger="bot.records.queries"):
+        with caplog.at_level(logging.INFO, logger="bot.records.complaints"):
             threads = [threading.Thread(target=first, name="first"),
                        threading.Thread(target=second, name="second")]
             for thread in threads:
@@ -375,7 +223,7 @@ def _race(
             for thread in threads:
                 thread.join(30)
     finally:
-        queries._next_ticket_id = original  # type: ignore[assignment]
+        complaints._next_ticket_id = original  # type: ignore[assignment]
         engine.dispose()
     assert not errors, errors
     messages = [record.getMessage() for record in caplog.records]
@@ -441,89 +289,20 @@ def test_many_threads_file_without_collisions(pg_url: str) -> None:
     assert tickets == [f"TS261127{n:04d}" for n in range(1, 13)]
 
 
-# ------------------------------------------------ ratings, hand-overs, requests
+# ------------------------------------------------------------ the desk queue
 
 
-def test_record_rating(db_session: Session) -> None:
-    rating = record_rating(db_session, conversation_id="c1", channel="webchat", score=5,
-                           comment=" 很好 ", now=NOW)
-    assert (rating.score, rating.comment, rating.channel, rating.created_at) == (
-        5, "很好", Channel.webchat, NOW
-    )
-    assert db_session.scalar(select(func.count(Rating.id))) == 1
-
-
-@pytest.mark.parametrize("score", [0, 6, True, "5", 4.5])
-def test_record_rating_rejects_bad_scores(db_session: Session, score: Any) -> None:
-    with pytest.raises(RecordsValidationError, match="score"):
-        record_rating(db_session, conversation_id="c1", channel="voice", score=score)
-
-
-def test_record_handover(db_session: Session) -> None:
-    handover = record_handover(
-        db_session,
-        conversation_id="c1",
-        channel="voice",
-        reason="no_match_twice",
-        intent_path="query_loan>nlu_fallback>nlu_fallback",
-        masked_account="102030405060",
-        context={"last_intent": "query_loan", "slots": {"ticket_id": None}},
-        now=NOW,
-    )
-    assert handover.masked_account == "1020****5060"
-    assert handover.context["slots"] == {"ticket_id": None}
-    assert handover.status.value == "open"
-    assert db_session.scalar(select(func.count(Handover.id))) == 1
-
-
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        ({"reason": "No Match"}, "reason"),
-        ({"reason": ""}, "reason"),
-        ({"context": {"when": datetime(2026, 1, 1)}}, "context"),
-        ({"context": {"blob": "x" * 30_000}}, "context"),
-        ({"conversation_id": ""}, "conversation_id"),
-        ({"channel": "pager"}, "channel"),
-    ],
-)
-def test_record_handover_validation(
-    db_session: Session, overrides: dict[str, Any], message: str
-) -> None:
-    kwargs: dict[str, Any] = dict(conversation_id="c1", channel="voice", reason="user_request")
-    kwargs.update(overrides)
-    with pytest.raises(RecordsValidationError, match=message):
-        record_handover(db_session, **kwargs)
-
-
-def test_record_callback(db_session: Session) -> None:
-    callback = record_callback(db_session, conversation_id="c1", channel="voice",
-                               phone="028-8627 9298", reason="after_hours", now=NOW)
-    assert (callback.phone, callback.status, callback.done_at) == (
-        "02886279298", CallbackStatus.open, None
-    )
-    with pytest.raises(RecordsValidationError, match="phone"):
-        record_callback(db_session, conversation_id="c1", channel="voice", phone="96319")
-
-
-def test_record_onsite_request(db_session: Session) -> None:
-    request = record_onsite_request(
-        db_session,
-        employer_name="成都某某制造有限公司",
-        contact_name="赵女士",
-        phone="13912345678",
-        headcount=120,
-        preferred_time="工作日晚上",
-        note="夜班员工较多",
-        conversation_id="c1",
-        channel="webchat",
-        now=NOW,
-    )
-    assert request.status == OnsiteStatus.open and request.headcount == 120
-    for headcount in (0, -3, True, "12"):
-        with pytest.raises(RecordsValidationError, match="headcount"):
-            record_onsite_request(db_session, employer_name="x", contact_name="y",
-                                  phone="13912345678", headcount=headcount)  # type: ignore[arg-type]
-    with pytest.raises(RecordsValidationError, match="employer_name"):
-        record_onsite_request(db_session, employer_name=" ", contact_name="y",
-                              phone="13912345678", headcount=3)
+def test_complaint_queue_order(db_session: Session, quick_hasher) -> None:
+    tickets = []
+    for index in range(3):
+        complaint, _ = create_complaint(
+            db_session, idempotency_key=f"k{index}", category="other", channel="voice",
+            description="第几件投诉的内容")
+        tickets.append(complaint)
+    tickets[0].status = ComplaintStatus.closed
+    tickets[1].due_date = tickets[2].due_date + timedelta(days=2)
+    db_session.commit()
+    rows, total = list_complaints(db_session, ComplaintFilters())
+    assert total == 3
+    assert [row.ticket_id for row in rows] == [
+        tickets[2].ticket_id, tickets[1].ticket_id, tickets[0].ticket_id]

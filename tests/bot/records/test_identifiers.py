@@ -181,3 +181,12 @@ def test_masks() -> None:
     assert mask_identifier("510104198503150017") == "510104********0017"
     assert mask_identifier("garbage") == "*******"
     assert mask_account("1234") == "****"
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [("13812345678", "138****5678"), ("02886279298", "028****9298"), (None, ""), ("", ""),
+     ("12345", "*****")],
+)
+def test_mask_phone(phone, masked: str) -> None:
+    assert mask_phone(phone) == masked

@@ -11,14 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.records import seed as seed_module
-from bot.records.auth import verify_identity
-from bot.records.db import session_scope
-from bot.records.identifiers import classify_identifier, is_valid_phone
-from bot.records.migrate import upgrade
-from bot.records.models import (
+from bot.records.account_models import (
     AccountStatus,
     AgreementStatus,
-    Complaint,
     ContributionRecord,
     Depositor,
     EntrustAgreement,
@@ -29,9 +24,15 @@ from bot.records.models import (
     WithdrawalApplication,
     WithdrawalStatus,
 )
+from bot.records.accounts import account_overview, loan_overview
+from bot.records.complaints import create_complaint
+from bot.records.db import session_scope
+from bot.records.identifiers import classify_identifier, is_valid_phone
+from bot.records.migrate import upgrade
 from bot.records.passwords import hash_password, needs_rehash
-from bot.records.queries import account_overview, create_complaint, loan_overview
 from bot.records.seed import DEMO_BY_KEY, DEMO_IDENTITIES, MIN_COUNT, REFERENCE_DATE, seed
+from bot.records.service_models import Complaint
+from bot.records.verification import verify_identity
 from bot.settings import Settings
 
 SETTINGS = Settings(secret_key="test-secret")
