@@ -1,7 +1,8 @@
 """Intent and FAQ-topic classifier on character n-grams (loaded by Rasa only).
 
-One linear model decides the intent *and*, for the ``faq`` retrieval intent,
-the topic: its labels are the intents plus every ``faq/<key>``. Character
+One linear model decides the intent *and*, for a retrieval intent (``faq``,
+``out_of_scope``), the topic: its labels are the intents plus every
+``<retrieval intent>/<key>``. Character
 n-grams (1–3 within words, TF-IDF, sublinear) are what Chinese text carries its
 meaning in, and they absorb segmentation mistakes on dialect and speech
 recognition; a regularised logistic regression on them generalised better to
@@ -11,11 +12,11 @@ phrasing the team never wrote than DIET with a separate ResponseSelector
 Output is what Rasa's own components would produce, so rules, the retrieval
 action and the FallbackClassifier work unchanged:
 
-- ``intent`` / ``intent_ranking``: the probabilities of the FAQ topics are summed
-  into ``faq``;
-- ``response_selector.faq``: the chosen topic (``intent_response_key``,
-  ``utter_action`` ``utter_faq/<key>``) and the topic ranking, confidence
-  conditional on ``faq``;
+- ``intent`` / ``intent_ranking``: the probabilities of a retrieval intent's
+  topics are summed into it (``faq/loan_rate`` + ``faq/loan_limit`` … -> ``faq``);
+- ``response_selector.<retrieval intent>``: the chosen topic
+  (``intent_response_key``, ``utter_action`` ``utter_faq/<key>``) and the topic
+  ranking, confidence conditional on the retrieval intent;
 - ``label_ranking``: the flat ranking of intents and topics, read by the
   clarifying question when the two best are close.
 
@@ -72,7 +73,6 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
             "max_ngram": 3,
             "C": 30.0,
             "max_iter": 5000,
-            "retrieval_intent": "faq",
             "ranking_length": 10,
         }
 
@@ -194,15 +194,14 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
         return messages
 
     def _set_prediction(self, message: Message, ranked: List[tuple[str, float]]) -> None:
-        retrieval_intent = str(self.config["retrieval_intent"])
         length = int(self.config["ranking_length"])
         by_intent: Dict[str, float] = defaultdict(float)
-        topics: List[tuple[str, float]] = []
+        topics: Dict[str, List[tuple[str, float]]] = defaultdict(list)
         for label, probability in ranked:
             intent, topic = split_label(label)
             by_intent[intent] += float(probability)
-            if topic and intent == retrieval_intent:
-                topics.append((topic, float(probability)))
+            if topic:
+                topics[intent].append((topic, float(probability)))
         intent_ranking = [
             {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
             for name, confidence in sorted(by_intent.items(), key=lambda p: -p[1])
@@ -214,8 +213,10 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
             [{"label": label, PREDICTED_CONFIDENCE_KEY: float(p)} for label, p in ranked[:length]],
             add_to_output=True,
         )
-        if topics:
-            self._set_topic(message, retrieval_intent, topics, by_intent[retrieval_intent], length)
+        for retrieval_intent, ranked_topics in sorted(topics.items()):
+            self._set_topic(
+                message, retrieval_intent, ranked_topics, by_intent[retrieval_intent], length
+            )
 
     def _set_topic(
         self,
