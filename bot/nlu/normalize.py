@@ -59,9 +59,11 @@ _LEADING_FILLERS = re.compile(
     r"^(?:(?:(?:喂|嗯|呃|额|哦|噢|唉|哎|啊)[\s,，、。.…~～!！]*)"
     r"|(?:(?:那个|这个|就是说|然后呢|然后)(?:[\s,，、。.…~～!！]+|(?=喂|嗯|呃|额|那个|这个))))+"
 )
-# A pronoun or hesitation sound said three or more times ("我我我", "喂喂喂") -> once;
-# other characters keep their repeats ("谢谢谢谢").
+# A pronoun or hesitation sound said three to six times ("我我我", "喂喂喂") -> once;
+# other characters keep their repeats ("谢谢谢谢"), and so does a longer run, which is
+# no stammer (a pasted wall of text must still be seen as over-long).
 _STAMMER = re.compile(r"([我你他她喂嗯啊呃哦额就那这])\1{2,}")
+MAX_STAMMER = 6
 # Homophones that speech recognition writes for fund terms (reviewed by hand:
 # none of them is a word a caller would mean here).
 HOMOPHONES = {
@@ -95,7 +97,9 @@ def strip_fillers(text: str) -> str:
     >>> strip_fillers("喂喂喂")
     '喂'
     """
-    collapsed = _STAMMER.sub(r"\1", text)
+    collapsed = _STAMMER.sub(
+        lambda m: m.group(1) if len(m.group(0)) <= MAX_STAMMER else m.group(0), text
+    )
     stripped = _LEADING_FILLERS.sub("", collapsed).strip()
     return stripped or collapsed.strip()
 

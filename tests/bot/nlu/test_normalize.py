@@ -75,3 +75,9 @@ def test_fillers_stammers_and_homophones(said, expected):
 def test_words_inside_a_request_stay(text):
     expected = {"啊啊啊": "啊"}.get(text, text)
     assert normalize_text(text) == expected
+
+
+def test_a_wall_of_one_character_is_no_stammer():
+    wall = "我" * 2001
+    assert normalize_text(wall) == wall
+    assert classify_unusable(normalize_text(wall), 2000) == "too_long"
