@@ -1,8 +1,12 @@
-"""Intent and FAQ-topic classifier on character n-grams (loaded by Rasa only).
+"""Intent and topic classifier on character n-grams (loaded by Rasa only).
 
-One linear model decides the intent *and*, for a retrieval intent (``faq``,
-``out_of_scope``), the topic: its labels are the intents plus every
-``<retrieval intent>/<key>``. Character
+One linear model decides the intent *and*, for a retrieval intent such as
+``faq``, the topic: its labels are the intents plus every
+``<retrieval intent>/<key>``. A retrieval intent listed in ``separate_topics``
+(``out_of_scope``) is one label of that model instead, and a second model,
+trained on its examples alone, picks its topic: splitting it would move the
+intent model's boundaries, and rejecting what is out of scope matters more
+than which service it is pointed to. Character
 n-grams (1–3 within words, TF-IDF, sublinear) are what Chinese text carries its
 meaning in, and they absorb segmentation mistakes on dialect and speech
 recognition; a regularised logistic regression on them generalised better to
@@ -14,6 +18,8 @@ action and the FallbackClassifier work unchanged:
 
 - ``intent`` / ``intent_ranking``: the probabilities of a retrieval intent's
   topics are summed into it (``faq/loan_rate`` + ``faq/loan_limit`` … -> ``faq``);
+  a separate-topics intent's probability is shared among its topics by the
+  topic model first, so that sum is the intent model's own figure;
 - ``response_selector.<retrieval intent>``: the chosen topic
   (``intent_response_key``, ``utter_action`` ``utter_faq/<key>``) and the topic
   ranking, confidence conditional on the retrieval intent;
@@ -58,9 +64,20 @@ def split_label(label: str) -> tuple[str, Optional[str]]:
     return label, None
 
 
+def _load_sklearn(path: Any) -> Any:
+    """A scikit-learn model saved with skops, refusing any type from elsewhere."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.sparse."))]
+    if unexpected:
+        raise ValueError(f"unexpected types in {path}: {unexpected}")
+    return sio.load(path, trusted=untrusted)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class CharNgramClassifier(IntentClassifier, GraphComponent):
-    """TF-IDF character n-grams and logistic regression over intents and FAQ topics."""
+    """TF-IDF character n-grams and logistic regression over intents and topics."""
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -74,6 +91,8 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
             "C": 30.0,
             "max_iter": 5000,
             "ranking_length": 10,
+            # Retrieval intents whose topic a model of its own picks (see above).
+            "separate_topics": [],
         }
 
     def __init__(
@@ -83,12 +102,14 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
         resource: Resource,
         model: Any = None,
         responses: Optional[Dict[Text, List[Dict[Text, Any]]]] = None,
+        topic_models: Optional[Dict[Text, Any]] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
         self._responses = responses or {}
+        self._topic_models: Dict[Text, Any] = topic_models or {}
 
     @classmethod
     def create(
@@ -135,10 +156,23 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
         if not examples:
             logger.debug("CharNgramClassifier: no intent examples, nothing trained")
             return self._resource
+        texts = [e.get(TEXT) for e in examples]
         labels = [self._label(e) for e in examples]
+        separate = set(self.config["separate_topics"])
         model = self._new_model()
-        model.fit([e.get(TEXT) for e in examples], labels)
+        model.fit(texts, [split_label(l)[0] if split_label(l)[0] in separate else l for l in labels])
         self._model = model
+        self._topic_models = {}
+        for intent in sorted(separate):
+            own = [(text, label) for text, label in zip(texts, labels) if label.startswith(f"{intent}/")]
+            if len({label for _, label in own}) < 2:
+                raise ValueError(
+                    f"config.yml, CharNgramClassifier separate_topics: '{intent}' needs "
+                    f"examples of at least two '{intent}/<topic>' labels in data/nlu"
+                )
+            topic_model = self._new_model()
+            topic_model.fit([text for text, _ in own], [label for _, label in own])
+            self._topic_models[intent] = topic_model
         self._responses = {
             name: list(value) for name, value in (training_data.responses or {}).items()
         }
@@ -152,6 +186,11 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
 
         with self._model_storage.write_to(self._resource) as model_dir:
             sio.dump(self._model, model_dir / "char_ngram.skops")
+            for intent, topic_model in self._topic_models.items():
+                sio.dump(topic_model, model_dir / f"topics.{intent}.skops")
+            (model_dir / "topic_models.json").write_text(
+                json.dumps(sorted(self._topic_models)), encoding="utf-8"
+            )
             (model_dir / "responses.json").write_text(
                 json.dumps(self._responses, ensure_ascii=False), encoding="utf-8"
             )
@@ -167,21 +206,19 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
     ) -> "CharNgramClassifier":
         import json
 
-        import skops.io as sio
-
         try:
             with model_storage.read_from(resource) as model_dir:
-                path = model_dir / "char_ngram.skops"
-                untrusted = sio.get_untrusted_types(file=path)
-                unexpected = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.sparse."))]
-                if unexpected:
-                    raise ValueError(f"unexpected types in {path}: {unexpected}")
-                model = sio.load(path, trusted=untrusted)
+                model = _load_sklearn(model_dir / "char_ngram.skops")
                 responses = json.loads((model_dir / "responses.json").read_text(encoding="utf-8"))
+                names_file = model_dir / "topic_models.json"  # absent in older models
+                names = json.loads(names_file.read_text(encoding="utf-8")) if names_file.exists() else []
+                topic_models = {
+                    name: _load_sklearn(model_dir / f"topics.{name}.skops") for name in names
+                }
         except ValueError as exc:
             logger.warning("CharNgramClassifier could not be loaded (%s); untrained", exc)
             return cls.create(config, model_storage, resource, execution_context)
-        return cls(config, model_storage, resource, model, responses)
+        return cls(config, model_storage, resource, model, responses, topic_models)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:
@@ -189,8 +226,23 @@ class CharNgramClassifier(IntentClassifier, GraphComponent):
         texts = [message.get(TEXT) or "" for message in messages]
         probabilities = self._model.predict_proba(texts)
         classes = [str(label) for label in self._model.classes_]
-        for message, row in zip(messages, probabilities):
-            self._set_prediction(message, sorted(zip(classes, row), key=lambda p: -p[1]))
+        topic_rows = {
+            intent: ([str(label) for label in topic_model.classes_], topic_model.predict_proba(texts))
+            for intent, topic_model in self._topic_models.items()
+        }
+        for index, (message, row) in enumerate(zip(messages, probabilities)):
+            labelled: List[tuple[str, float]] = []
+            for label, probability in zip(classes, row):
+                if label in topic_rows:
+                    # The intent's probability, shared among its topics.
+                    topic_classes, topic_probabilities = topic_rows[label]
+                    labelled.extend(
+                        (topic, float(probability) * float(share))
+                        for topic, share in zip(topic_classes, topic_probabilities[index])
+                    )
+                else:
+                    labelled.append((label, float(probability)))
+            self._set_prediction(message, sorted(labelled, key=lambda p: -p[1]))
         return messages
 
     def _set_prediction(self, message: Message, ranked: List[tuple[str, float]]) -> None:

@@ -24,6 +24,10 @@ SETS = {
     "team_set": ROOT / "tests" / "nlu" / "team_set.yml",
 }
 REGISTERS = {"formal", "colloquial", "sichuanese", "elderly", "asr", "team"}
+# The sets name an FAQ answer by its topic (``faq/<key>``, as scripts/eval_nlu.py
+# scores it), but other retrieval intents only by the intent: which service an
+# out-of-scope question is pointed to (``out_of_scope/<topic>``) is not measured.
+TOPIC_LABELLED = {"faq"}
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)|\[([^\]]+)\]\{[^}]+\}")
 
 
@@ -46,6 +50,12 @@ def training_examples() -> dict[str, str]:
     return found
 
 
+def set_label(training_label: str) -> str:
+    """The label a held-out set uses for a training label."""
+    intent, _, topic = training_label.partition("/")
+    return training_label if not topic or intent in TOPIC_LABELLED else intent
+
+
 def load(name: str) -> list[dict[str, str]]:
     return yaml.safe_load(SETS[name].read_text(encoding="utf-8"))["examples"]
 
@@ -63,7 +73,7 @@ def test_no_held_out_utterance_is_in_the_training_data(name, training):
 
 @pytest.mark.parametrize("name", sorted(SETS))
 def test_labels_and_registers_are_known(name, training):
-    labels = set(training.values())
+    labels = {set_label(label) for label in training.values()}
     examples = load(name)
     assert {e["label"] for e in examples} <= labels
     assert {e["register"] for e in examples} <= REGISTERS
