@@ -23,12 +23,16 @@ validate_status=$?
 part "2/4 Python tests (pytest)"
 .venv/app/bin/python -m pytest tests -q -p no:cacheprovider || failed+=("pytest")
 
-part "3/4 NLU accuracy on the held-out test set (tests/nlu/test_set.yml)"
-.venv/rasa/bin/rasa test nlu --nlu tests/nlu/test_set.yml --model "$model" \
-  --domain domain --out "$results/nlu" > "$results/nlu.log" 2>&1 \
-  || { tail -20 "$results/nlu.log"; failed+=("rasa test nlu"); }
-.venv/app/bin/python scripts/check_nlu.py "$results/nlu" --min-accuracy 0.92 \
-  || failed+=("NLU accuracy")
+part "3/4 NLU on held-out sets, with the fallback in place (tests/nlu)"
+# heldout.yml was written by someone who never read data/ (it predicts how the
+# assistant does on phrasing nobody on the team wrote); team_set.yml is the
+# team's own regression set. The floors are what the current model reaches on
+# heldout.yml, rounded down: a change that loses understanding fails here.
+.venv/rasa/bin/python scripts/eval_nlu.py --model "$model" tests/nlu/heldout.yml tests/nlu/team_set.yml \
+  --json "$results/nlu/predictions.json" \
+  --min-accuracy 0.92 --min-faq-accuracy 0.92 \
+  --min-complaint-recall 0.94 --min-oos-rejection 0.90 --min-asr-accuracy 0.93 \
+  2> "$results/nlu.log" || { tail -5 "$results/nlu.log"; failed+=("NLU accuracy"); }
 
 part "4/4 Conversation test stories (tests/stories)"
 .venv/rasa/bin/rasa test core --stories tests/stories --model "$model" \

@@ -6,6 +6,12 @@ patterns expect plain ASCII digits, so both are rewritten before tokenisation.
 The digit conversion itself is cn2an's; this module only decides *which* spans
 are spoken number strings, so that ordinary words such as "一下" or "一次" stay
 untouched.
+
+Speech recognition also hands over what a caller hesitates with ("喂 喂 那个 嗯
+我想问下…") and mishears the fund's own words as homophones ("工基金", "体取").
+Leading fillers are dropped (unless they are the whole message: "喂" alone is a
+greeting), stammered repeats are collapsed, and a short, reviewed table of
+homophones of fund terms is corrected, so the classifier sees the request itself.
 """
 from __future__ import annotations
 
@@ -47,6 +53,62 @@ def _join_grouped(match: re.Match[str]) -> str:
     return joined
 
 
+# Hesitation words a caller opens with before the request; dropped only at the
+# start of a message and only when something else follows.
+_LEADING_FILLERS = re.compile(
+    r"^(?:(?:(?:喂|嗯|呃|额|哦|噢|唉|哎|啊)[\s,，、。.…~～!！]*)"
+    r"|(?:(?:那个|这个|就是说|然后呢|然后)(?:[\s,，、。.…~～!！]+|(?=喂|嗯|呃|额|那个|这个))))+"
+)
+# A pronoun or hesitation sound said three to six times ("我我我", "喂喂喂") -> once;
+# other characters keep their repeats ("谢谢谢谢"), and so does a longer run, which is
+# no stammer (a pasted wall of text must still be seen as over-long).
+_STAMMER = re.compile(r"([我你他她喂嗯啊呃哦额就那这])\1{2,}")
+MAX_STAMMER = 6
+# Homophones that speech recognition writes for fund terms (reviewed by hand:
+# none of them is a word a caller would mean here).
+HOMOPHONES = {
+    "公鸡金": "公积金",
+    "工基金": "公积金",
+    "公基金": "公积金",
+    "功积金": "公积金",
+    "公积经": "公积金",
+    "工积金": "公积金",
+    "体取": "提取",
+    "提曲": "提取",
+    "题取": "提取",
+    "带款": "贷款",
+    "代款": "贷款",
+    "还代": "还贷",
+    "鱼额": "余额",
+    "于额": "余额",
+    "投素": "投诉",
+    "头诉": "投诉",
+    "联明卡": "联名卡",
+    "连名卡": "联名卡",
+}
+_HOMOPHONE_RE = re.compile("|".join(sorted(map(re.escape, HOMOPHONES), key=len, reverse=True)))
+
+
+def strip_fillers(text: str) -> str:
+    """Drop leading hesitation words and stammered repeats; keep a filler-only message.
+
+    >>> strip_fillers("喂 喂 那个 我想问下提取")
+    '我想问下提取'
+    >>> strip_fillers("喂喂喂")
+    '喂'
+    """
+    collapsed = _STAMMER.sub(
+        lambda m: m.group(1) if len(m.group(0)) <= MAX_STAMMER else m.group(0), text
+    )
+    stripped = _LEADING_FILLERS.sub("", collapsed).strip()
+    return stripped or collapsed.strip()
+
+
+def correct_homophones(text: str) -> str:
+    """Replace speech-recognition homophones of fund terms ("工基金" -> "公积金")."""
+    return _HOMOPHONE_RE.sub(lambda match: HOMOPHONES[match.group(0)], text)
+
+
 def normalize_text(text: str) -> str:
     """Return ``text`` with full-width characters folded and numbers in ASCII digits.
 
@@ -59,7 +121,8 @@ def normalize_text(text: str) -> str:
         return text
     folded = unicodedata.normalize("NFKC", text)
     folded = _SPOKEN_RUN.sub(_convert_spoken_run, folded)
-    return _GROUPED_DIGITS.sub(_join_grouped, folded)
+    folded = _GROUPED_DIGITS.sub(_join_grouped, folded)
+    return correct_homophones(strip_fillers(folded))
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

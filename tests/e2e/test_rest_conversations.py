@@ -72,6 +72,22 @@ def test_policy_question_answered_in_one_reply(chat):
     assert "2.6%" in answer or "2.1%" in answer
 
 
+@pytest.mark.parametrize(
+    ("question", "pointer"),
+    [
+        ("我的社保卡丢了要去哪里补办", "12333"),
+        ("今年的个税年度汇算在哪里办", "12366"),
+        ("我在建设银行的商业贷款想提前还清咋个办", "放贷或发卡的那家银行"),
+        ("北京的公积金账户余额咋个查", "12329"),
+        ("我们公司三个月没发工资了找哪个", "12345"),
+        ("明天成都天气怎么样", "帮不上忙"),
+    ],
+)
+def test_out_of_scope_question_pointed_to_who_can_help(chat, question, pointer):
+    answer = texts(chat.say(question))
+    assert pointer in answer and "公积金" in answer
+
+
 def test_complaint_with_readback_ticket_and_deadline_stored_once(chat, stack):
     assert "哪一类" in texts(chat.say("我要投诉"))
     chat.say("服务态度")

@@ -45,3 +45,39 @@ def test_ordinary_words_are_untouched(text):
 )
 def test_unusable_input(text, reason):
     assert classify_unusable(text, 2000) == reason
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("喂 喂 那个 我想问下公积金提取", "我想问下公积金提取"),
+        ("嗯 就是说 我的贷款还欠好多", "我的贷款还欠好多"),
+        ("呃，然后 我要投诉", "我要投诉"),
+        ("然后我要投诉", "然后我要投诉"),
+        ("我我我想查余额", "我想查余额"),
+        ("喂喂喂 听得到不", "听得到不"),
+        ("喂", "喂"),
+        ("喂喂喂", "喂"),
+        ("嗯", "嗯"),
+        ("嗯嗯 对的", "对的"),
+        ("工基金体取要啥子材料", "公积金提取要啥子材料"),
+        ("公鸡金鱼额好多", "公积金余额好多"),
+        ("我要投素", "我要投诉"),
+    ],
+)
+def test_fillers_stammers_and_homophones(said, expected):
+    assert normalize_text(said) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["谢谢谢谢", "看看", "那个窗口的人态度差", "这个月扣了没有", "啊啊啊"]
+)
+def test_words_inside_a_request_stay(text):
+    expected = {"啊啊啊": "啊"}.get(text, text)
+    assert normalize_text(text) == expected
+
+
+def test_a_wall_of_one_character_is_no_stammer():
+    wall = "我" * 2001
+    assert normalize_text(wall) == wall
+    assert classify_unusable(normalize_text(wall), 2000) == "too_long"
