@@ -1,4 +1,6 @@
-"""What every action shares: one records session per run, formatting, failure handling."""
+"""What every action shares: one records session per run, formatting, failure
+handling, and the validation behaviour every form has (ask again, then offer a
+person; a clear stop leaves the form)."""
 from __future__ import annotations
 
 import abc
@@ -8,16 +10,20 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from bot.contract import SYSTEM_INTENTS
+from bot.flows.answers import read_answer
 from bot.records.db import session_scope
 
 logger = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+REQUESTED_SLOT = "requested_slot"
 
 
 def format_money(amount: Optional[Decimal]) -> str:
@@ -181,3 +187,62 @@ class RecordsAction(Action, abc.ABC):
         # Only after the transaction committed does the caller hear the outcome.
         dispatcher.messages.extend(staged.messages)
         return events
+
+
+def answers_to_question(tracker: Tracker) -> int:
+    """How often the caller has answered the question the form asks now, the
+    latest answer included: user turns since ``requested_slot`` took its value."""
+    asked, count = None, 0
+    for event in tracker.events:
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
+            if event.get("value") != asked:
+                asked, count = event.get("value"), 0
+        elif event.get("event") == "user":
+            count += 1
+    return count if asked is not None and asked == tracker.get_slot(REQUESTED_SLOT) else 0
+
+
+def _refused(events: List[Dict[str, Any]], slot: str) -> bool:
+    """The validation refused the answer to ``slot`` and changed nothing else."""
+    cleared = {
+        event["name"] for event in events
+        if event.get("event") == "slot" and event.get("value") is None and event.get("name") != REQUESTED_SLOT
+    }
+    return cleared == {slot}
+
+
+class AskAgainFormValidation(FormValidationAction, abc.ABC):
+    """Validation that every form shares: ask again, then offer a person; a stop leaves.
+
+    Subclasses write ``validate_<slot>`` methods as usual: a method that refuses
+    an answer says why (a response by name) and returns ``{slot: None}``, and the
+    form asks the question again. From the second refused answer to the same
+    question on, the caller also hears how to reach a person
+    (``utter_form_offer_human``) instead of being held in the form.
+
+    A clear stop in the caller's own words (``stop`` in ``flows/answers.yml``:
+    "算了", "不投诉了", "取消"), whatever intent the classifier chose, clears the
+    form's slots and ends the form; the form's finishing action then finds
+    nothing complete and says that nothing was submitted and how to start
+    again.
+    """
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """``validate_<form>``; abstract, so that rasa_sdk registers only the subclasses."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        asked = tracker.get_slot(REQUESTED_SLOT)
+        answered = asked is not None and asked in tracker.slots_to_validate()
+        if answered and read_answer((tracker.latest_message or {}).get("text")).stop:
+            return self.leave(domain)
+        events = await super().run(dispatcher, tracker, domain)
+        if answered and _refused(events, asked) and answers_to_question(tracker) >= 2:
+            dispatcher.utter_message(response="utter_form_offer_human")
+        return events
+
+    def leave(self, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Forget what the form collected and end it (``requested_slot`` to None)."""
+        return [SlotSet(slot, None) for slot in self.domain_slots(domain)] + [SlotSet(REQUESTED_SLOT, None)]

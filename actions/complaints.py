@@ -1,21 +1,28 @@
 """Complaint intake (首问负责制) and complaint status, modelled on a helpdesk ticket flow.
 
 The form collects category, what happened, where, an optional staff number and a
-contact phone; ``utter_complaint_readback`` reads it back; only on "确认" does
-``action_submit_complaint`` store it, exactly once: the idempotency key is made of
-the conversation and the complaint's content, so a retried submission returns the
-ticket already issued.
+contact phone, then reads the complaint back as its last question
+(``complaint_confirmation``, asked by ``utter_ask_complaint_confirmation``). The
+answer is read by its words (``flows/answers.yml``), whatever intent the
+classifier chose: a confirmation ends the form, a correction asks for the item
+again (or first which item), anything else reads it back again with a hint, and
+a stop leaves the form. ``action_submit_complaint`` runs when the form ends and
+stores the complaint only if it was confirmed, exactly once: the idempotency key
+is made of the conversation and the complaint's content, so a retried submission
+returns the ticket already issued. A form that ended without a confirmation
+(the caller left) stores nothing and says so.
 """
 from __future__ import annotations
 
 import hashlib
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    AskAgainFormValidation,
     RecordsAction,
     channel_of,
     format_date,
@@ -26,6 +33,7 @@ from actions.common import (
     transcript,
 )
 from bot.flows import complaint_categories, match_complaint_category
+from bot.flows.answers import read_answer
 from bot.nlu.normalize import normalize_text
 from bot.records import complaints
 from bot.records.identifiers import normalize_ticket_id
@@ -41,6 +49,13 @@ COMPLAINT_SLOTS = (
     "complaint_phone",
 )
 NO_STAFF_NUMBER = "none"
+# The read-back: the form's last question, and the question asked when the
+# caller wants a change without saying which item.
+CONFIRMATION = "complaint_confirmation"
+CHANGE = "complaint_change"
+CONFIRMED = "confirmed"
+CHANGE_ASKED = "change"
+FORM_SLOTS = (*COMPLAINT_SLOTS, CONFIRMATION)
 
 
 def category_buttons() -> List[Dict[str, str]]:
@@ -63,9 +78,15 @@ class ActionAskComplaintCategory(Action):
         return []
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(AskAgainFormValidation):
     def name(self) -> Text:
         return "validate_complaint_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+        # "Which item?" is asked only after "something is wrong" without the item.
+        if tracker.get_slot(CONFIRMATION) == CHANGE_ASKED:
+            return domain_slots
+        return [slot for slot in domain_slots if slot != CHANGE]
 
     def validate_complaint_category(self, value, dispatcher, tracker, domain):
         category = match_complaint_category(str(value or ""))
@@ -96,9 +117,45 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_phone(self, value, dispatcher, tracker, domain):
         return phone_slot("complaint_phone", value, dispatcher)
 
+    def validate_complaint_confirmation(self, value, dispatcher, tracker, domain):
+        """The answer to the read-back: confirm, change (an item or which), or asked again."""
+        if value in (CONFIRMED, CHANGE_ASKED):
+            # Left from an earlier, unfinished run of the form: read back afresh.
+            return {CONFIRMATION: None}
+        answer = read_answer(str(value or ""), self.form_name())
+        if answer.everything:
+            dispatcher.utter_message(response="utter_complaint_restart")
+            return collect_again(COMPLAINT_SLOTS)
+        if answer.change:
+            return collect_again(answer.items) if answer.items else {CONFIRMATION: CHANGE_ASKED}
+        if answer.confirm:
+            return {CONFIRMATION: CONFIRMED}
+        dispatcher.utter_message(response="utter_complaint_confirmation_hint")
+        return {CONFIRMATION: None}
+
+    def validate_complaint_change(self, value, dispatcher, tracker, domain):
+        """The answer to "which item?": that item is asked again, then the read-back."""
+        answer = read_answer(str(value or ""), self.form_name())
+        if answer.everything:
+            dispatcher.utter_message(response="utter_complaint_restart")
+            return collect_again(COMPLAINT_SLOTS)
+        if answer.items:
+            return collect_again(answer.items)
+        if answer.keep or answer.confirm:
+            return collect_again(())
+        dispatcher.utter_message(response="utter_complaint_change_hint")
+        return {CHANGE: None}
+
+
+def collect_again(slots) -> Dict[str, None]:
+    """Clear ``slots`` and the read-back: the form asks for them, then reads back again."""
+    return {**{slot: None for slot in slots}, CHANGE: None, CONFIRMATION: None}
+
 
 class ActionSubmitComplaint(RecordsAction):
-    """Stores the confirmed complaint once and tells the ticket number and deadline."""
+    """Runs when the complaint form ends: stores the confirmed complaint once and
+    tells the ticket number and deadline. If the form ended without a confirmed
+    complaint (the caller left it), nothing is stored and the caller hears so."""
 
     failure_response = "utter_complaint_failed"
 
@@ -107,10 +164,10 @@ class ActionSubmitComplaint(RecordsAction):
 
     def run_with_session(self, dispatcher, tracker, domain, session):
         values = {slot: tracker.get_slot(slot) for slot in COMPLAINT_SLOTS}
-        if not all(values[slot] for slot in COMPLAINT_SLOTS):
-            # Nothing complete to store (e.g. "确认" typed out of context).
-            dispatcher.utter_message(response="utter_anything_else")
-            return []
+        cleared = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        if tracker.get_slot(CONFIRMATION) != CONFIRMED or not all(values.values()):
+            dispatcher.utter_message(response="utter_complaint_cancelled")
+            return cleared
         category = match_complaint_category(values["complaint_category"])
         staff = values["complaint_staff_number"]
         complaint, created = complaints.create_complaint(
@@ -132,34 +189,10 @@ class ActionSubmitComplaint(RecordsAction):
             phone_tail=phone_tail(complaint.contact_phone),
         )
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS] + [
-            SlotSet("complaint_ticket", complaint.ticket_id)
-        ]
+        return cleared + [SlotSet("complaint_ticket", complaint.ticket_id)]
 
 
-class ActionRestartComplaint(Action):
-    """The caller said the read-back is wrong: clear the form to collect it again."""
-
-    def name(self) -> Text:
-        return "action_restart_complaint"
-
-    def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_complaint_restart")
-        return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
-
-
-class ActionCancelComplaint(Action):
-    """The caller gave up mid-form: forget what was collected, store nothing."""
-
-    def name(self) -> Text:
-        return "action_cancel_complaint"
-
-    def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_complaint_cancelled")
-        return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
-
-
-class ValidateComplaintStatusForm(FormValidationAction):
+class ValidateComplaintStatusForm(AskAgainFormValidation):
     def name(self) -> Text:
         return "validate_complaint_status_form"
 
@@ -178,7 +211,12 @@ class ActionComplaintStatus(RecordsAction):
         return "action_complaint_status"
 
     def run_with_session(self, dispatcher, tracker, domain, session):
-        ticket = normalize_ticket_id(normalize_text(tracker.get_slot("ticket_id") or ""))
+        said = tracker.get_slot("ticket_id")
+        if said is None:
+            # The caller left the form before giving a ticket number.
+            dispatcher.utter_message(response="utter_complaint_status_cancelled")
+            return []
+        ticket = normalize_ticket_id(normalize_text(said))
         if ticket is None:
             dispatcher.utter_message(response="utter_invalid_ticket_id")
             return [SlotSet("ticket_id", None)]

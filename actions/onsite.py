@@ -1,13 +1,25 @@
-"""On-site service requests from employers (上门服务)."""
+"""On-site service requests from employers (上门服务).
+
+The form collects employer, contact, headcount, preferred time and phone from
+free answers, whatever intent the classifier chose for them; a clear stop
+leaves it (:class:`actions.common.AskAgainFormValidation`), and
+``action_submit_onsite`` then records nothing and says so.
+"""
 from __future__ import annotations
 
 import re
 from typing import Text
 
-from rasa_sdk import FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.common import RecordsAction, channel_of, phone_slot, phone_tail, short_text_slot
+from actions.common import (
+    AskAgainFormValidation,
+    RecordsAction,
+    channel_of,
+    phone_slot,
+    phone_tail,
+    short_text_slot,
+)
 from bot.nlu.normalize import normalize_text
 from bot.records import onsite
 
@@ -36,7 +48,7 @@ def parse_headcount(said: str) -> int | None:
     return value if 1 <= value <= HEADCOUNT_MAX else None
 
 
-class ValidateOnsiteForm(FormValidationAction):
+class ValidateOnsiteForm(AskAgainFormValidation):
     def name(self) -> Text:
         return "validate_onsite_form"
 
@@ -72,12 +84,19 @@ def request_text(tracker) -> str | None:
 
 
 class ActionSubmitOnsite(RecordsAction):
+    """Runs when the on-site form ends: records the request, or, if the employer
+    left the form unfinished, records nothing and says so."""
+
     failure_response = "utter_onsite_failed"
 
     def name(self) -> Text:
         return "action_submit_onsite"
 
     def run_with_session(self, dispatcher, tracker, domain, session):
+        cleared = [SlotSet(slot, None) for slot in ONSITE_SLOTS]
+        if not all(tracker.get_slot(slot) for slot in ONSITE_SLOTS):
+            dispatcher.utter_message(response="utter_onsite_cancelled")
+            return cleared
         request = onsite.record_onsite_request(
             session,
             employer_name=tracker.get_slot("onsite_employer"),
@@ -95,4 +114,4 @@ class ActionSubmitOnsite(RecordsAction):
             phone_tail=phone_tail(request.phone),
         )
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet(slot, None) for slot in ONSITE_SLOTS]
+        return cleared

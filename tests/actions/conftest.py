@@ -1,10 +1,13 @@
 """Fixtures for action tests: a seeded records DB (SQLite and PostgreSQL) and trackers."""
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -73,3 +76,55 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 
 DOMAIN: dict = {"responses": {}}
+
+
+# The real domain's forms and slots: what rasa_sdk's form validation reads.
+FORMS_DOMAIN: dict = {
+    "responses": {},
+    **{key: value for key, value in yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "domain" / "core.yml").read_text(encoding="utf-8")
+    ).items() if key in ("forms", "slots")},
+}
+
+
+def slot_event(name: str, value: Any) -> dict:
+    return {"event": "slot", "timestamp": time.time(), "name": name, "value": value}
+
+
+def answer_tracker(
+    form: str,
+    asked: str,
+    text: str,
+    intent: str,
+    *,
+    slots: dict[str, Any] | None = None,
+    earlier_answers: int = 0,
+    sender_id: str = "conv-1",
+) -> Tracker:
+    """The tracker a form's validation action gets for one answer, built as Rasa
+    builds it: the question (``requested_slot``), any earlier answers to it, the
+    caller's answer, the form's run and the slot candidate from ``from_text``."""
+    events = [slot_event("requested_slot", asked)]
+    for _ in range(earlier_answers):
+        events += [user_event("……", "nlu_fallback"), {"event": "action", "name": form},
+                   slot_event(asked, None), slot_event("requested_slot", asked)]
+    latest = user_event(text, intent)
+    events += [latest, slot_event("requested_slot", asked), {"event": "action", "name": form},
+               slot_event(asked, text)]
+    return Tracker(
+        sender_id,
+        {**(slots or {}), "requested_slot": asked, asked: text},
+        latest["parse_data"],
+        events,
+        False,
+        None,
+        {"name": form},
+        form,
+    )
+
+
+def run_validation(action, tracker: Tracker) -> tuple[list[dict], list[str]]:
+    """Run a form validation action as the action server does: (events, responses)."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, FORMS_DOMAIN))
+    return events, responses(dispatcher)

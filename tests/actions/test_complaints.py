@@ -1,4 +1,4 @@
-"""Complaint form validation, exactly-once submission, status look-up."""
+"""Complaint form validation (the read-back included), exactly-once submission, status look-up."""
 from __future__ import annotations
 
 import uuid
@@ -10,15 +10,23 @@ from sqlalchemy import func, select
 
 from actions.complaints import (
     ActionAskComplaintCategory,
-    ActionCancelComplaint,
     ActionComplaintStatus,
     ActionSubmitComplaint,
     ValidateComplaintForm,
     ValidateComplaintStatusForm,
 )
+from bot.flows.answers import form_answers
 from bot.records.db import session_scope
 from bot.records.service_models import Complaint
-from tests.actions.conftest import DOMAIN, make_tracker, responses, user_event
+from tests.actions.conftest import (
+    DOMAIN,
+    FORMS_DOMAIN,
+    answer_tracker,
+    make_tracker,
+    responses,
+    run_validation,
+    user_event,
+)
 
 COMPLETE = {
     "complaint_category": "服务态度",
@@ -27,6 +35,8 @@ COMPLETE = {
     "complaint_staff_number": "none",
     "complaint_phone": "13812345678",
 }
+CONFIRMED = {**COMPLETE, "complaint_confirmation": "confirmed"}
+READBACK = "complaint_confirmation"
 
 
 def validate(slot: str, value):
@@ -87,6 +97,174 @@ def test_category_menu_comes_from_flows():
     assert [b["payload"] for b in buttons][:2] == ["服务态度", "办事效率"]
 
 
+# --- the read-back: the form's last question ----------------------------------
+
+FORM = "complaint_form"
+FORM_SLOTS = FORMS_DOMAIN["forms"][FORM]["required_slots"]
+
+
+def answer_readback(text: str, intent: str, *, earlier_answers: int = 0, slots=COMPLETE):
+    tracker = answer_tracker(FORM, READBACK, text, intent, slots=slots, earlier_answers=earlier_answers)
+    return run_validation(ValidateComplaintForm(), tracker)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("对", "affirm"), ("是的", "affirm"), ("没问题", "affirm"), ("提交嘛", "affirm"),
+     ("就这样嘛 拜拜", "goodbye"), ("就这样", "goodbye"), ("没得问题 提交嘛", "nlu_fallback"),
+     ("对对对", "nlu_fallback"), ("嗯嗯", "affirm"), ("OK", "nlu_fallback"), ("对头", "affirm"),
+     ("要得，就这样登记嘛", "complain")],
+)
+def test_readback_confirmed_in_everyday_words_whatever_the_intent(text, intent):
+    assert answer_readback(text, intent) == (
+        [SlotSet(READBACK, "confirmed"), SlotSet("requested_slot", None)], []
+    )
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("收到了吗", "inform"), ("你们几点下班", "faq"), ("在银行", "out_of_scope"),
+     ("不晓得", "deny"), ("13812345678", "inform"), ("asdf", "nlu_fallback")],
+)
+def test_readback_unexpected_answer_is_read_back_again_with_a_hint(records, text, intent):
+    events, said = answer_readback(text, intent)
+    assert events == [SlotSet(READBACK, None), SlotSet("requested_slot", READBACK)]
+    assert said == ["utter_complaint_confirmation_hint"]
+    # Nothing was stored: only action_submit_complaint stores, after a confirmation.
+    assert count_complaints(records, "conv-1") == 0
+
+
+def test_second_unexpected_answer_at_the_readback_also_offers_a_person():
+    events, said = answer_readback("你们几点下班", "faq", earlier_answers=1)
+    assert events == [SlotSet(READBACK, None), SlotSet("requested_slot", READBACK)]
+    assert said == ["utter_complaint_confirmation_hint", "utter_form_offer_human"]
+
+
+@pytest.mark.parametrize(
+    "text, intent, items",
+    [("电话不对", "deny", ["complaint_phone"]),
+     ("改电话", "faq", ["complaint_phone"]),
+     ("地点改成网上", "faq", ["complaint_location"]),
+     ("对，但是电话和地点都要改一下", "deny", ["complaint_location", "complaint_phone"]),
+     ("工号写错了", "deny", ["complaint_staff_number"])],
+)
+def test_readback_change_of_named_items_asks_for_them_again(text, intent, items):
+    events, said = answer_readback(text, intent)
+    assert events == (
+        [SlotSet(READBACK, None)] + [SlotSet(item, None) for item in items]
+        + [SlotSet("complaint_change", None), SlotSet("requested_slot", items[0])]
+    )
+    assert said == []
+
+
+@pytest.mark.parametrize("text, intent", [("不对", "deny"), ("改一下", "nlu_fallback"), ("修改", "affirm"),
+                                          ("先不要提交", "deny")])
+def test_readback_change_without_an_item_asks_which(text, intent):
+    # The form then asks complaint_change ("which item?"): Rasa picks it from the domain.
+    assert answer_readback(text, intent) == ([SlotSet(READBACK, "change")], [])
+
+
+@pytest.mark.parametrize("text", ["全部重填", "都不对，重新来"])
+def test_readback_everything_wrong_collects_it_all_again(text):
+    events, said = answer_readback(text, "deny")
+    assert events == (
+        [SlotSet(READBACK, None)] + [SlotSet(slot, None) for slot in COMPLETE]
+        + [SlotSet("complaint_change", None), SlotSet("requested_slot", "complaint_category")]
+    )
+    assert said == ["utter_complaint_restart"]
+
+
+def answer_which_item(text: str, intent: str, *, earlier_answers: int = 0):
+    tracker = answer_tracker(FORM, "complaint_change", text, intent,
+                             slots={**COMPLETE, READBACK: "change"}, earlier_answers=earlier_answers)
+    return run_validation(ValidateComplaintForm(), tracker)
+
+
+def test_which_item_answered_clears_that_item_then_reads_back_again():
+    assert answer_which_item("地点", "faq") == (
+        [SlotSet("complaint_change", None), SlotSet("complaint_location", None),
+         SlotSet(READBACK, None), SlotSet("requested_slot", "complaint_location")],
+        [],
+    )
+
+
+@pytest.mark.parametrize("text", ["不改了", "没有", "都对", "嗯"])
+def test_which_item_nothing_after_all_reads_back_again(text):
+    assert answer_which_item(text, "deny") == (
+        [SlotSet("complaint_change", None), SlotSet(READBACK, None), SlotSet("requested_slot", READBACK)],
+        [],
+    )
+
+
+def test_which_item_unclear_is_asked_again_with_a_hint():
+    # Still "change": Rasa's form asks complaint_change again.
+    assert answer_which_item("我也说不清", "nlu_fallback") == (
+        [SlotSet("complaint_change", None)], ["utter_complaint_change_hint"]
+    )
+    events, said = answer_which_item("我也说不清", "nlu_fallback", earlier_answers=1)
+    assert events == [SlotSet("complaint_change", None)]
+    assert said == ["utter_complaint_change_hint", "utter_form_offer_human"]
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("算了 不投诉了", "nlu_fallback"), ("取消", "deny"), ("好吧那就算了", "affirm"),
+     ("我不想投诉了", "complaint_status"), ("还是算了吧，谢谢", "thank")],
+)
+def test_stop_at_the_readback_leaves_the_form_and_stores_nothing(records, text, intent):
+    events, said = answer_readback(text, intent)
+    assert events == [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+    assert said == []
+    # The form has ended; its finishing action finds nothing confirmed.
+    dispatcher, finished = submit("conv-left", slots={slot: None for slot in FORM_SLOTS})
+    assert responses(dispatcher) == ["utter_complaint_cancelled"]
+    assert count_complaints(records, "conv-left") == 0
+
+
+@pytest.mark.parametrize(
+    "asked, text, intent",
+    [("complaint_category", "算了", "deny"),
+     ("complaint_description", "不投诉了", "nlu_fallback"),
+     ("complaint_phone", "取消投诉", "deny")],
+)
+def test_stop_anywhere_in_the_form_leaves_it(asked, text, intent):
+    events, said = run_validation(ValidateComplaintForm(), answer_tracker(FORM, asked, text, intent))
+    assert events == [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+    assert said == []
+
+
+def test_stop_words_inside_a_description_are_part_of_it():
+    said = "窗口说我的提取申请被取消了，也不说原因，算了我也不想多说"
+    events, responses_said = run_validation(
+        ValidateComplaintForm(),
+        answer_tracker(FORM, "complaint_description", said, "complain",
+                       slots={"complaint_category": "服务态度"}),
+    )
+    assert events == [SlotSet("complaint_description", said), SlotSet("requested_slot", "complaint_location")]
+    assert responses_said == []
+
+
+@pytest.mark.parametrize(
+    "asked, text, intent",
+    [("complaint_location", "后子门大厅", "faq"),
+     ("complaint_location", "网上办的", "nlu_fallback"),
+     ("complaint_location", "不是大厅，是96319热线", "deny"),
+     ("complaint_description", "提取申请交了一个月都没有人审核", "nlu_fallback"),
+     ("complaint_staff_number", "姓张的那个", "out_of_scope")],
+)
+def test_free_answers_fill_the_form_whatever_the_intent(asked, text, intent):
+    earlier = {slot: COMPLETE[slot] for slot in FORM_SLOTS[:FORM_SLOTS.index(asked)]}
+    events, said = run_validation(ValidateComplaintForm(),
+                                  answer_tracker(FORM, asked, text, intent, slots=earlier))
+    following = FORM_SLOTS[FORM_SLOTS.index(asked) + 1]
+    assert events == [SlotSet(asked, text), SlotSet("requested_slot", following)]
+    assert said == []
+
+
+def test_readback_items_in_flows_are_slots_of_the_form():
+    assert set(form_answers().items[FORM]) == set(COMPLETE)
+
+
 def count_complaints(url: str, conversation_id: str) -> int:
     with session_scope(url) as session:
         return session.scalar(
@@ -94,7 +272,7 @@ def count_complaints(url: str, conversation_id: str) -> int:
         )
 
 
-def submit(conversation_id: str, slots=COMPLETE, channel="rest"):
+def submit(conversation_id: str, slots=CONFIRMED, channel="rest"):
     events = [
         user_event("我要投诉", "complain", channel=channel),
         {"event": "bot", "timestamp": 1.0, "text": "请问您要投诉哪一类问题？"},
@@ -113,7 +291,7 @@ def test_confirmed_complaint_is_stored_once_with_ticket_and_deadline(records):
     recorded = dispatcher.messages[0]
     assert recorded["ticket_id"].startswith("TS") and len(recorded["ticket_id"]) == 12
     assert recorded["due_date"].endswith("日") and recorded["phone_tail"] == "5678"
-    assert SlotSet("complaint_ticket", recorded["ticket_id"]) in events
+    assert events == CLEARED + [SlotSet("complaint_ticket", recorded["ticket_id"])]
     # A retried submission (same conversation, same content) returns the same ticket.
     again, _ = submit(conversation)
     assert responses(again)[0] == "utter_complaint_already_recorded"
@@ -126,12 +304,30 @@ def test_confirmed_complaint_is_stored_once_with_ticket_and_deadline(records):
         assert [turn["role"] for turn in complaint.transcript][:2] == ["user", "bot"]
 
 
-def test_incomplete_complaint_stores_nothing(records):
+CLEARED = [SlotSet(slot, None) for slot in (*COMPLETE, "complaint_confirmation")]
+
+
+@pytest.mark.parametrize(
+    "slots",
+    [{**CONFIRMED, "complaint_phone": None},  # incomplete
+     COMPLETE,  # complete, but never confirmed
+     {**COMPLETE, "complaint_confirmation": "change"},
+     {slot: None for slot in CONFIRMED}],  # left: the form cleared everything
+)
+def test_a_form_ended_without_confirmation_stores_nothing_and_says_so(records, slots):
     conversation = f"conv-{uuid.uuid4().hex}"
-    dispatcher, events = submit(conversation, slots={**COMPLETE, "complaint_phone": None})
-    assert responses(dispatcher) == ["utter_anything_else"]
-    assert events == []
+    dispatcher, events = submit(conversation, slots=slots)
+    assert responses(dispatcher) == ["utter_complaint_cancelled"]
+    assert events == CLEARED
     assert count_complaints(records, conversation) == 0
+
+
+def test_the_cancellation_says_nothing_was_submitted_and_how_to_resume():
+    import yaml
+
+    text = yaml.safe_load(open("domain/responses.yml", encoding="utf-8"))["responses"][
+        "utter_complaint_cancelled"][0]["text"]
+    assert "没有提交" in text and "说“我要投诉”即可重新开始" in text
 
 
 def test_database_failure_says_not_recorded(monkeypatch):
@@ -142,13 +338,6 @@ def test_database_failure_says_not_recorded(monkeypatch):
     dispatcher, events = submit(f"conv-{uuid.uuid4().hex}")
     assert responses(dispatcher) == ["utter_complaint_failed"]
     assert events == []
-
-
-def test_cancel_clears_the_form():
-    dispatcher = CollectingDispatcher()
-    events = ActionCancelComplaint().run(dispatcher, make_tracker(slots=COMPLETE), DOMAIN)
-    assert responses(dispatcher) == ["utter_complaint_cancelled"]
-    assert {e["name"] for e in events} == set(COMPLETE)
 
 
 @pytest.mark.parametrize(
@@ -170,6 +359,30 @@ def test_status_of_a_filed_complaint_never_reveals_the_contact(records):
     ActionComplaintStatus().run(status, make_tracker(slots={"ticket_id": ticket}), DOMAIN)
     assert responses(status) == ["utter_complaint_status_accepted", "utter_anything_else"]
     assert "13812345678" not in str(status.messages)
+
+
+def answer_ticket(text: str, intent: str, *, earlier_answers: int = 0):
+    tracker = answer_tracker("complaint_status_form", "ticket_id", text, intent, earlier_answers=earlier_answers)
+    return run_validation(ValidateComplaintStatusForm(), tracker)
+
+
+def test_ticket_number_forgotten_is_asked_again_then_a_person_is_offered():
+    assert answer_ticket("我忘了单号", "nlu_fallback") == (
+        [SlotSet("ticket_id", None)], ["utter_invalid_ticket_id"]
+    )
+    assert answer_ticket("不记得了", "deny", earlier_answers=1) == (
+        [SlotSet("ticket_id", None)], ["utter_invalid_ticket_id", "utter_form_offer_human"]
+    )
+
+
+def test_status_form_left_by_the_caller():
+    assert answer_ticket("那算了", "deny") == (
+        [SlotSet("ticket_id", None), SlotSet("requested_slot", None)], []
+    )
+    status = CollectingDispatcher()
+    events = ActionComplaintStatus().run(status, make_tracker(slots={"ticket_id": None}), DOMAIN)
+    assert responses(status) == ["utter_complaint_status_cancelled"]
+    assert events == []
 
 
 def test_status_of_an_unknown_ticket(records):

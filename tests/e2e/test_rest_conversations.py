@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from bot.chat import RestConversation, secure_step
 from bot.records.db import dispose_engines, session_scope
+from bot.records.service_models import Complaint, OnsiteRequest
 from bot.records.seed import DEMO_IDENTITIES
-from bot.records.service_models import Complaint
 
 DEMO = {identity.key: identity for identity in DEMO_IDENTITIES}
 
@@ -107,6 +107,63 @@ def test_complaint_with_readback_ticket_and_deadline_stored_once(chat, stack):
     assert count == 1
     status = texts(chat.say(f"查一下投诉单{ticket}"))
     assert ticket in status and "已受理" in status
+
+
+def complaints_of(stack, conversation: str) -> int:
+    with session_scope(stack.database_url) as session:
+        return session.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.conversation_id == conversation)
+        )
+
+
+def complaint_up_to_readback(chat) -> str:
+    chat.say("我要投诉")
+    chat.say("服务态度")
+    chat.say("今天上午在窗口办提取，工作人员很不耐烦还吼我")
+    chat.say("后子门大厅")
+    chat.say("不晓得")
+    return texts(chat.say("13812345678"))
+
+
+def test_readback_unexpected_answer_asks_again_then_everyday_words_confirm_once(chat, stack):
+    assert "复述" in complaint_up_to_readback(chat)
+    again = texts(chat.say("收到了吗"))
+    assert "复述" in again and "电话不对" in again  # read back again, with how to answer
+    assert complaints_of(stack, chat.sender_id) == 0
+    recorded = texts(chat.say("就这样嘛 拜拜"))
+    assert "投诉单号TS" in recorded
+    chat.say("确认")
+    assert complaints_of(stack, chat.sender_id) == 1
+
+
+def test_readback_change_of_one_item_then_confirm(chat, stack):
+    complaint_up_to_readback(chat)
+    assert "联系电话" in texts(chat.say("电话号码写错了"))
+    readback = texts(chat.say("13912345678"))
+    assert "复述" in readback and "13912345678" in readback
+    chat.say("对的")
+    with session_scope(stack.database_url) as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.conversation_id == chat.sender_id))
+    assert complaint.contact_phone == "13912345678"
+
+
+def test_leaving_at_the_readback_stores_nothing_and_says_how_to_resume(chat, stack):
+    complaint_up_to_readback(chat)
+    left = texts(chat.say("算了 不投诉了"))
+    assert "没有提交" in left and "我要投诉" in left
+    assert complaints_of(stack, chat.sender_id) == 0
+    assert "哪一类" in texts(chat.say("我要投诉"))
+
+
+def test_onsite_booking_from_free_answers(chat, stack):
+    chat.say("我们单位想预约你们上门办理公积金业务")
+    for answer in ("成都示例物流有限公司", "王女士", "两百多人", "下周三晚上"):
+        chat.say(answer)
+    assert "预约编号" in texts(chat.say("02887654321"))
+    with session_scope(stack.database_url) as session:
+        request = session.scalar(select(OnsiteRequest).where(OnsiteRequest.conversation_id == chat.sender_id))
+    assert (request.employer_name, request.contact_name, request.headcount, request.preferred_time) == (
+        "成都示例物流有限公司", "王女士", 200, "下周三晚上")
 
 
 def test_policy_question_in_the_middle_of_a_complaint_then_it_resumes(chat):
