@@ -4,10 +4,12 @@
 - time from starting Rasa and the action server to both healthy;
 - resident memory of each process;
 - per-turn latency p50/p95 of a scripted 20-turn conversation over REST that
-  includes the database actions (verification, look-ups, a complaint), repeated.
+  includes the database actions (verification, look-ups, a complaint), repeated;
+- NLU alone per message (Rasa's ``/model/parse``, no dialogue, no actions) over
+  the script's texts.
 
 Targets on a 2-core machine: training < 5 min, p95 < 120 ms at one conversation,
-Rasa RSS < 1.5 GB.
+NLU < 30 ms per message, Rasa RSS < 1.5 GB.
 """
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ import time
 from pathlib import Path
 
 import psutil
+import requests
 
 from bot.chat import RestConversation
 from bot.contract import secure_step_outcome
 from bot.records.db import session_scope
-from bot.records.verification import verify_identity
 from bot.records.seed import DEMO_IDENTITIES
-from tests.e2e.stack import ROOT, Stack
+from bot.records.verification import verify_identity
+from tests.e2e.stack import RASA_TOKEN, ROOT, Stack
 
 DEMO = DEMO_IDENTITIES[0]
 SCRIPT = [
@@ -100,6 +103,21 @@ def conversation(stack: Stack) -> list[float]:
     return latencies
 
 
+def nlu_latencies(stack: Stack, rounds: int) -> list[float]:
+    """Seconds per ``/model/parse`` call (NLU only) for every text of the script."""
+    texts = [text for text in SCRIPT if not text.startswith("<")]
+    http = requests.Session()
+    timings = []
+    for _ in range(rounds):
+        for text in texts:
+            start = time.monotonic()
+            response = http.post(f"{stack.rasa_url}/model/parse", params={"token": RASA_TOKEN},
+                                 json={"text": text}, timeout=10)
+            timings.append(time.monotonic() - start)
+            response.raise_for_status()
+    return timings
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -130,6 +148,9 @@ def main(argv=None) -> int:
             print(f"turn latency over REST:   p50 {percentile(ms, 0.5):6.1f} ms   p95 {percentile(ms, 0.95):6.1f} ms"
                   f"   max {max(ms):6.1f} ms   mean {statistics.mean(ms):6.1f} ms"
                   f"   ({len(ms)} turns, {args.repeat} conversations; target p95 < 120 ms)")
+            nlu = [t * 1000 for t in nlu_latencies(stack, args.repeat)]
+            print(f"NLU per message:          p50 {percentile(nlu, 0.5):6.1f} ms   p95 {percentile(nlu, 0.95):6.1f} ms"
+                  f"   ({len(nlu)} messages over HTTP /model/parse; target < 30 ms)")
         finally:
             stack.stop()
     return 0
