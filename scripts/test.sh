@@ -39,7 +39,7 @@ part "4/4 Conversation test stories (tests/stories)"
   --endpoints endpoints.yml --out "$results/core" --fail-on-prediction-errors \
   > "$results/core.log" 2>&1
 core_status=$?
-.venv/app/bin/python scripts/check_core.py "$results/core" "$core_status" \
+.venv/app/bin/python scripts/check_core.py "$results/core" "$core_status" "$results/core.log" \
   || failed+=("test stories")
 
 echo
