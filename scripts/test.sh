@@ -34,12 +34,15 @@ part "3/4 NLU on held-out sets, with the fallback in place (tests/nlu)"
   --min-complaint-recall 0.94 --min-oos-rejection 0.90 --min-asr-accuracy 0.93 \
   2> "$results/nlu.log" || { tail -5 "$results/nlu.log"; failed+=("NLU accuracy"); }
 
-part "4/4 Conversation test stories (tests/stories)"
-.venv/rasa/bin/rasa test core --stories tests/stories --model "$model" \
+part "4/4 Conversation test stories, end to end (tests/stories)"
+# --e2e: the user text of every story goes through the trained NLU, and a wrong
+# intent or entity fails the story like a wrong action (only files named test_*
+# are read). The gateway's /intent{...} messages are read from their text.
+.venv/rasa/bin/rasa test core --stories tests/stories --model "$model" --e2e \
   --endpoints endpoints.yml --out "$results/core" --fail-on-prediction-errors \
   > "$results/core.log" 2>&1
 core_status=$?
-.venv/app/bin/python scripts/check_core.py "$results/core" "$core_status" \
+.venv/app/bin/python scripts/check_core.py "$results/core" "$core_status" "$results/core.log" \
   || failed+=("test stories")
 
 echo
