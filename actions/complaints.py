@@ -15,6 +15,7 @@ returns the ticket already issued. A form that ended without a confirmation
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -49,6 +50,7 @@ COMPLAINT_SLOTS = (
     "complaint_phone",
 )
 NO_STAFF_NUMBER = "none"
+STAFF_REFERENCE_NOISE = re.compile(r"[^A-Za-z0-9\-·\u3400-\u9fff]+")
 # The read-back: the form's last question, and the question asked when the
 # caller wants a change without saying which item.
 CONFIRMATION = "complaint_confirmation"
@@ -112,7 +114,13 @@ class ValidateComplaintForm(AskAgainFormValidation):
         text = str(value or "").strip()
         if text == NO_STAFF_NUMBER or not text:
             return {"complaint_staff_number": NO_STAFF_NUMBER}
-        return short_text_slot("complaint_staff_number", text, dispatcher, max_length=SHORT_FIELD_MAX)
+        # What the record keeps: the number or name without spaces and punctuation
+        # ("工号 A-1024。" -> "工号A-1024"), at most the record's length.
+        cleaned = STAFF_REFERENCE_NOISE.sub("", text)
+        if not cleaned or len(cleaned) > complaints.MAX_STAFF_NUMBER_LENGTH:
+            dispatcher.utter_message(response="utter_complaint_staff_number_invalid")
+            return {"complaint_staff_number": None}
+        return {"complaint_staff_number": cleaned}
 
     def validate_complaint_phone(self, value, dispatcher, tracker, domain):
         return phone_slot("complaint_phone", value, dispatcher)

@@ -59,7 +59,9 @@ TICKET_ALLOCATION_ATTEMPTS = 30
 PAGE_SIZE = 50
 MAX_EXPORT_DAYS = 366
 
-_STAFF_NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]+$")
+# Who the complaint is about, as the caller knows it: a staff number ("A1024",
+# "工号1024") or a name ("张师傅"); letters (Latin or Chinese), digits, "-" and "·".
+_STAFF_NUMBER_RE = re.compile(r"^[A-Za-z0-9\-·\u3400-\u9fff]+$")
 
 
 # ------------------------------------------------------------------- filing
@@ -154,7 +156,9 @@ def create_complaint(
     location_text = checked_text(location, "location", MAX_LOCATION_LENGTH)
     staff = checked_text(staff_number, "staff_number", MAX_STAFF_NUMBER_LENGTH)
     if staff is not None and not _STAFF_NUMBER_RE.fullmatch(staff):
-        raise RecordsValidationError("staff_number may hold only letters, digits and '-'")
+        raise RecordsValidationError(
+            "staff_number may hold only letters (Latin or Chinese), digits, '-' and '·'"
+        )
     phone = checked_phone(contact_phone, "contact_phone", required=False)
     conversation = checked_text(conversation_id, "conversation_id", MAX_CONVERSATION_ID_LENGTH)
     turns = _transcript(transcript)

@@ -90,6 +90,31 @@ def test_staff_number_is_optional():
     assert validate("complaint_staff_number", "工号1024") == ("工号1024", [])
 
 
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [("工号 1024", "工号1024"), ("A-1024。", "A-1024"), ("姓张的那个", "姓张的那个"),
+     ("张师傅，窗口2号", "张师傅窗口2号")],
+)
+def test_staff_reference_is_kept_as_the_record_accepts_it(said, kept):
+    assert validate("complaint_staff_number", said) == (kept, [])
+
+
+@pytest.mark.parametrize("said", ["那个" * 11, "！！！"])
+def test_staff_reference_the_record_cannot_keep_is_asked_again(said):
+    assert validate("complaint_staff_number", said) == (None, ["utter_complaint_staff_number_invalid"])
+
+
+@pytest.mark.parametrize("staff", ["工号1024", "张师傅", "A-1024"])
+def test_a_staff_reference_the_form_accepts_is_filed(records, staff):
+    conversation = f"conv-{uuid.uuid4().hex}"
+    value, _ = validate("complaint_staff_number", staff)
+    dispatcher, _ = submit(conversation, slots={**CONFIRMED, "complaint_staff_number": value})
+    assert responses(dispatcher)[0] == "utter_complaint_recorded"
+    with session_scope(records) as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.conversation_id == conversation))
+        assert complaint.staff_number == staff
+
+
 def test_category_menu_comes_from_flows():
     dispatcher = CollectingDispatcher()
     ActionAskComplaintCategory().run(dispatcher, make_tracker(), DOMAIN)

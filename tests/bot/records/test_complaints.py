@@ -123,6 +123,7 @@ def test_find_complaint(db_session: Session) -> None:
         ({"channel": "fax"}, "channel"),
         ({"contact_phone": "12345"}, "contact_phone"),
         ({"staff_number": "A 10"}, "staff_number"),
+        ({"staff_number": "张师傅，2号窗口"}, "staff_number"),
         ({"staff_number": "A" * 21}, "staff_number"),
         ({"location": "x" * 201}, "location"),
         ({"idempotency_key": ""}, "idempotency_key"),
