@@ -30,8 +30,8 @@ part "3/4 NLU on held-out sets, with the fallback in place (tests/nlu)"
 # heldout.yml, rounded down: a change that loses understanding fails here.
 .venv/rasa/bin/python scripts/eval_nlu.py --model "$model" tests/nlu/heldout.yml tests/nlu/team_set.yml \
   --json "$results/nlu/predictions.json" \
-  --min-accuracy 0.92 --min-faq-accuracy 0.92 \
-  --min-complaint-recall 0.94 --min-oos-rejection 0.90 --min-asr-accuracy 0.93 \
+  --min-accuracy 0.95 --min-faq-accuracy 0.95 \
+  --min-complaint-recall 0.95 --min-oos-rejection 0.90 --min-asr-accuracy 0.95 \
   2> "$results/nlu.log" || { tail -5 "$results/nlu.log"; failed+=("NLU accuracy"); }
 
 part "4/4 Conversation test stories, end to end (tests/stories)"
