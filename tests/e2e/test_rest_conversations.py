@@ -166,18 +166,6 @@ def test_onsite_booking_from_free_answers(chat, stack):
         "成都示例物流有限公司", "王女士", 200, "下周三晚上")
 
 
-def test_policy_question_at_the_start_of_an_onsite_booking_then_it_resumes(chat, stack):
-    chat.say("我们单位想预约你们上门办理公积金业务")
-    interrupted = texts(chat.say("委托提取是啥子意思"))
-    assert "委托提取协议" in interrupted and "单位全称" in interrupted
-    for answer in ("成都示例物流有限公司", "王女士", "两百多人", "下周三晚上"):
-        chat.say(answer)
-    assert "预约编号" in texts(chat.say("02887654321"))
-    with session_scope(stack.database_url) as session:
-        request = session.scalar(select(OnsiteRequest).where(OnsiteRequest.conversation_id == chat.sender_id))
-    assert request.employer_name == "成都示例物流有限公司"
-
-
 def test_policy_question_in_the_middle_of_a_complaint_then_it_resumes(chat):
     chat.say("我要投诉")
     interrupted = texts(chat.say("监督电话是多少"))
