@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from bot import tracker_store
 from bot.gateway import create_app
-from bot.gateway.desk import tracker
 from bot.records.db import dispose_engines, session_scope
 from bot.records.handovers import record_handover
 from bot.records.migrate import upgrade
@@ -70,7 +70,7 @@ def live_desk(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        tracker.dispose_engines()
+        tracker_store.dispose_engines()
         dispose_engines()
 
 
