@@ -44,6 +44,64 @@ def write_conversations(url: str, conversations: list[dict[str, Any]]) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def sample_conversations(start: float) -> list[dict[str, Any]]:
+    """Five conversations from ``start`` on: three misses and two without one.
+
+    A fallback then a person (a phone number said aloud), an answer corrected,
+    a clarifying question (an ID number typed); a form answer with "不是" and a
+    gateway message (no miss), and an emoji (a fallback, but nothing to keep).
+    """
+    return [
+        {  # not understood, then a person: the miss is a hand-over; the phone is masked
+            "sender": "web-1", "channel": "webchat", "start": start,
+            "steps": [
+                {"user": "我的电话是幺三八幺二三四五六七八 那个钱咋个整",
+                 "intent": "nlu_fallback", "guess": "query_balance"},
+                {"action": "action_handle_fallback"}, {"bot": "没听懂，换个说法？"},
+                {"revert": True}, {"action": "action_listen"},
+                {"user": "转人工", "intent": "human_agent"},
+                {"action": "action_handover"}, {"bot": "正在转接"},
+            ],
+        },
+        {  # answered, then corrected: a rephrase
+            "sender": "CA0123456789abcdef0123456789abcdef", "channel": "voice",
+            "start": start + 60,
+            "steps": [
+                {"user": "贷款利息", "intent": "faq", "confidence": 0.71, "label": "faq/loan_rate"},
+                {"action": "utter_faq"}, {"bot": "利率是…"}, {"action": "action_listen"},
+                {"user": "不是 我问的是能贷好多", "intent": "faq", "label": "faq/loan_limit"},
+                {"action": "utter_faq"}, {"bot": "额度是…"},
+            ],
+        },
+        {  # a clarifying question; a typed ID number is masked
+            "sender": "rest-1", "channel": "rest", "start": start + 120,
+            "steps": [
+                {"user": "身份证510104198503150017 提取和贷款", "intent": "faq",
+                 "label": "faq/withdraw_conditions"},
+                {"action": "action_clarify"},
+                {"bot": "您想问哪一项？", "custom": {"clarify": ["faq/withdraw_conditions",
+                                                           "faq/loan_conditions"]}},
+            ],
+        },
+        {  # inside a form a "不是…" answers the form: no miss; a gateway message is no turn
+            "sender": "web-2", "channel": "webchat", "start": start + 180,
+            "steps": [
+                {"user": "我要投诉", "intent": "complain"}, {"action": "complaint_form"},
+                {"form": "complaint_form"}, {"bot": "在哪里发生的？"},
+                {"user": "后子门大厅", "intent": "faq", "label": "faq/service_hall"},
+                {"action": "complaint_form"}, {"bot": "联系电话？"},
+                {"user": "不是在大厅 是网上办的", "intent": "inform"},
+                {"user": "/authenticated"}, {"action": "action_answer_balance"},
+            ],
+        },
+        {  # unusable input falls back by design: nothing to learn, not kept
+            "sender": "web-3", "channel": "webchat", "start": start + 240,
+            "steps": [{"user": "👍👍", "intent": "nlu_fallback"},
+                      {"action": "action_handle_fallback"}, {"bot": "请用中文"}],
+        },
+    ]
+
+
 def _parse_data(step: dict[str, Any]) -> dict[str, Any]:
     intent = {"name": step.get("intent"), "confidence": step.get("confidence", 0.9)}
     parse: dict[str, Any] = {"intent": intent, "entities": [], "text": step["user"],

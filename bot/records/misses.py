@@ -28,8 +28,9 @@ The conversation is kept as the SHA-256 of Rasa's sender id
 (:func:`conversation_key`), not the id itself: the inbox is about wording,
 never about who said it; a channel may use a phone number as sender id
 (Rasa's own Twilio channel does); the key has one width whatever the channel;
-and a known conversation can still be found (hash its id). It is not keyed with ``SECRET_KEY``, so a rotated key does not
-make the harvest take every turn again.
+and a known conversation can still be found (hash its id). It is not keyed
+with ``SECRET_KEY``, so a rotated key does not make the harvest take every
+turn again.
 
 Reading only: the tracker store through :mod:`bot.tracker_store`, and pure
 functions of one conversation's events; nothing here writes.

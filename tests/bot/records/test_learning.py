@@ -29,60 +29,13 @@ from bot.records.learning_models import IGNORE_LABEL, MissedTurn, MissKind
 from bot.records.misses import conversation_key
 from bot.records.staff_models import DeskAuditEvent, StaffRole
 from tests.bot.records.conftest import add_staff
-from tests.rasa_tracker import write_conversations
+from tests.rasa_tracker import sample_conversations, write_conversations
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday
 START = (NOW - timedelta(hours=3)).timestamp()
 LABELS = ["complain", "faq/loan_limit", "faq/loan_rate", "human_agent", "query_balance"]
 
-CONVERSATIONS = [
-    {  # not understood, then a person: the miss is a hand-over; the phone is masked
-        "sender": "web-1", "channel": "webchat", "start": START,
-        "steps": [
-            {"user": "我的电话是幺三八幺二三四五六七八 那个钱咋个整", "intent": "nlu_fallback",
-             "guess": "query_balance"},
-            {"action": "action_handle_fallback"}, {"bot": "没听懂，换个说法？"}, {"revert": True},
-            {"action": "action_listen"},
-            {"user": "转人工", "intent": "human_agent", "label": None},
-            {"action": "action_handover"}, {"bot": "正在转接"},
-        ],
-    },
-    {  # answered, then corrected: a rephrase
-        "sender": "CA0123456789abcdef0123456789abcdef", "channel": "voice", "start": START + 60,
-        "steps": [
-            {"user": "贷款利息", "intent": "faq", "confidence": 0.71, "label": "faq/loan_rate"},
-            {"action": "utter_faq"}, {"bot": "利率是…"}, {"action": "action_listen"},
-            {"user": "不是 我问的是能贷好多", "intent": "faq", "label": "faq/loan_limit"},
-            {"action": "utter_faq"}, {"bot": "额度是…"},
-        ],
-    },
-    {  # a clarifying question; a typed ID number is masked
-        "sender": "rest-1", "channel": "rest", "start": START + 120,
-        "steps": [
-            {"user": "身份证510104198503150017 提取和贷款", "intent": "faq",
-             "label": "faq/withdraw_conditions"},
-            {"action": "action_clarify"},
-            {"bot": "您想问哪一项？", "custom": {"clarify": ["faq/withdraw_conditions",
-                                                       "faq/loan_conditions"]}},
-        ],
-    },
-    {  # inside a form a "不是…" answers the form: no miss; a gateway message is no turn
-        "sender": "web-2", "channel": "webchat", "start": START + 180,
-        "steps": [
-            {"user": "我要投诉", "intent": "complain"}, {"action": "complaint_form"},
-            {"form": "complaint_form"}, {"bot": "在哪里发生的？"},
-            {"user": "后子门大厅", "intent": "faq", "label": "faq/service_hall"},
-            {"action": "complaint_form"}, {"bot": "联系电话？"},
-            {"user": "不是在大厅 是网上办的", "intent": "inform"},
-            {"user": "/authenticated"}, {"action": "action_answer_balance"},
-        ],
-    },
-    {  # unusable input falls back by design: nothing to learn, not kept
-        "sender": "web-3", "channel": "webchat", "start": START + 240,
-        "steps": [{"user": "👍👍", "intent": "nlu_fallback"},
-                  {"action": "action_handle_fallback"}, {"bot": "请用中文"}],
-    },
-]
+CONVERSATIONS = sample_conversations(START)
 
 
 @pytest.fixture
