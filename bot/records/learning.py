@@ -255,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = harvest(session, options.tracker_url or settings.tracker_db_url,
                              days=options.days)
         if result.unavailable:
-            print(f"tracker store {result.unavailable}: check TRACKER_DB_URL", file=sys.stderr)
+            print(f"tracker store {result.unavailable}: check TRACKER_DB_URL (or --tracker-url)",
+                  file=sys.stderr)
             return 1
         print(f"harvested since {result.since:%Y-%m-%d %H:%M} UTC: {result.conversations} "
               f"conversations, {result.found} misses, {result.added} new")

@@ -215,3 +215,22 @@ def test_two_harvests_at_once_add_each_miss_once(pg_url: str, tmp_path: Path) ->
         first.close(), second.close()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_the_command_line_harvests_and_says_what_it_did(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.records.learning import main
+
+    tracker = f"sqlite:///{tmp_path / 'tracker.db'}"
+    write_conversations(tracker, sample_conversations(datetime.now(timezone.utc).timestamp()
+                                                      - 3600))
+    args = ["harvest", "--url", db_url, "--tracker-url", tracker]
+    assert main(args) == 0
+    assert capsys.readouterr().out.endswith("5 conversations, 3 misses, 3 new\n")
+    assert main([*args, "--days", "2"]) == 0
+    assert capsys.readouterr().out.endswith("5 conversations, 3 misses, 0 new\n")
+    absent = ["harvest", "--url", db_url, "--tracker-url", f"sqlite:///{tmp_path / 'no.db'}"]
+    assert main(absent) == 1
+    assert "tracker store absent" in capsys.readouterr().err
