@@ -13,6 +13,8 @@ PostgreSQL is expected on 127.0.0.1:5432, user ``postgres`` with trust
 authentication (override with ``TEST_POSTGRES_DSN``, a libpq connection string
 whose user may create databases). When it cannot be reached the PostgreSQL
 tests fail; they are never skipped.
+
+``tracker_db_url`` is a Rasa tracker store beside it, on the same backend.
 """
 from __future__ import annotations
 
@@ -158,6 +160,24 @@ def empty_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield _pg_url(name)
     finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def tracker_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty Rasa tracker store on ``db_url``'s backend (no file or table yet:
+    ``tests/rasa_tracker.py`` writes it with Rasa's own ``SQLTrackerStore``)."""
+    from bot import tracker_store
+
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker' / 'rasa_tracker.db'}"
+        tracker_store.dispose_engines()
+        return
+    name = _create_pg_database()
+    try:
+        yield _pg_url(name)
+    finally:
+        tracker_store.dispose_engines()
         _drop_pg_database(name)
 
 

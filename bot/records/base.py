@@ -1,8 +1,8 @@
 """What every model module shares: the declarative ``Base``, the enum column, ``Channel``.
 
 Each model module (``account_models``, ``service_models``, ``staff_models``,
-``voice_models``) imports this one and no other model module, so they never
-import each other. :mod:`bot.records.schema` loads them all, for Alembic and
+``voice_models``, ``learning_models``) imports this one and no other model
+module, so they never import each other. :mod:`bot.records.schema` loads them all, for Alembic and
 the schema checks. Importing this module creates no engine.
 
 Conventions of every table: money is ``Money`` (``Numeric(14, 2)`` as

@@ -8,6 +8,9 @@ these formats (see ``shared/common.md``):
 - ``card_number``: joint card, exactly 19 digits starting with 6;
 - phone: mobile ``1[3-9]`` + 9 digits, or a Chengdu landline ``028`` + 8 digits;
 - ``ticket_id``: ``TS`` + yymmdd + 4-digit sequence.
+
+:func:`mask_text` masks every such number inside free text a caller wrote or
+said (for text kept after the conversation, e.g. the learning inbox).
 """
 from __future__ import annotations
 
@@ -29,6 +32,12 @@ _TICKET_DIGITS_RE = re.compile(r"^[0-9]{10}$")
 # Full-width digits and letters typed with a Chinese input method.
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _SEPARATORS_RE = re.compile(r"[\s\-\u2014\u2013\u00a0\u3000]+")
+# Seven or more digits in a row (spaces or dashes between them allowed), an
+# optional ID check letter after them, and a ticket's "TS" before them.
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])(?:[Tt][Ss])?[0-9](?:[ \-\u00a0]*[0-9]){6,}(?:[ \-]*[Xx](?![A-Za-z]))?"
+)
+MIN_MASKED_DIGITS = 7
 # The oldest plausible birth year of a living depositor.
 _MIN_BIRTH_YEAR = 1900
 
@@ -180,3 +189,38 @@ def mask_identifier(value: str) -> str:
     if kind in ("account_number", "card_number"):
         return mask_account(normalized)
     return "*" * len(normalized)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if normalize_ticket_id(found) is not None:
+        return found  # a ticket number names a complaint, not a person
+    digits = _strip_separators(found).upper()
+    if normalize_phone(digits) is not None:
+        return mask_phone(digits)
+    return mask_identifier(digits)
+
+
+def mask_text(text: str) -> str:
+    """Mask every identifier-like number in free text, by its kind.
+
+    Any run of seven or more ASCII digits (spaces or dashes between them, a
+    check letter X after them) is masked: an 18-character ID number with
+    :func:`mask_id`, a phone with :func:`mask_phone`, a 12-digit account or a
+    19-digit card number with :func:`mask_account`, anything else in full.
+    Afterwards no seven digits stand together. Ticket numbers (``TS`` + 10
+    digits) stay. Spoken and full-width digits must be made ASCII first
+    (``bot.nlu.normalize.normalize_text`` does it for Chinese input).
+
+    >>> mask_text("电话13812345678，账号102030405060")
+    '电话138****5678，账号1020****5060'
+    """
+    return _NUMBER_IN_TEXT.sub(_mask_number, text or "")
+
+
+def has_unmasked_number(text: str) -> bool:
+    """True when ``text`` still holds seven or more digits together (see :func:`mask_text`)."""
+    return any(
+        normalize_ticket_id(match.group(0)) is None
+        for match in _NUMBER_IN_TEXT.finditer(text or "")
+    )

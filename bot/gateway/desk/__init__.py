@@ -6,10 +6,11 @@ logged-in staff member (:mod:`.auth`); every form carries a CSRF token; every
 response forbids framing and allows resources only from the gateway itself.
 
 Modules: :mod:`.auth` (log-in, sessions, CSRF, roles), :mod:`.complaints`,
-:mod:`.queues` (hand-overs and callbacks), :mod:`.overview` (service figures,
-charts, CSV export), :mod:`.accounts` (log-in pages, password, staff
-administration), :mod:`.tracker` (read-only figures from the Rasa tracker
-store), :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
+:mod:`.queues` (hand-overs and callbacks), :mod:`.learning` (the learning
+inbox, 待学习), :mod:`.overview` (service figures, charts, CSV export),
+:mod:`.accounts` (log-in pages, password, staff administration),
+:mod:`.tracker` (read-only figures from the Rasa tracker store),
+:mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
 creates the first supervisor.
 """
 from __future__ import annotations
@@ -25,4 +26,4 @@ def init_app(app: Flask) -> None:
 
 
 # The views register themselves on ``bp``.
-from bot.gateway.desk import accounts, auth, complaints, overview, queues  # noqa: E402,F401
+from bot.gateway.desk import accounts, auth, complaints, learning, overview, queues  # noqa: E402,F401

@@ -6,6 +6,7 @@ import pytest
 
 from bot.records.identifiers import (
     classify_identifier,
+    has_unmasked_number,
     id_check_char,
     is_valid_id_number,
     is_valid_phone,
@@ -14,6 +15,7 @@ from bot.records.identifiers import (
     mask_id,
     mask_identifier,
     mask_phone,
+    mask_text,
     normalize_phone,
     normalize_ticket_id,
 )
@@ -190,3 +192,37 @@ def test_masks() -> None:
 )
 def test_mask_phone(phone, masked: str) -> None:
     assert mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("我的身份证是510104198503150017", "我的身份证是510104********0017"),
+        ("身份证51010819881030005x查一下", "身份证510108********005X查一下"),
+        ("身份证 510104 19850315 0017", "身份证 510104********0017"),
+        ("电话13812345678嘛", "电话138****5678嘛"),
+        ("打+86 138-1234-5678", "打+861******5678"),
+        ("座机02886279298", "座机028****9298"),
+        ("账号是102030405060", "账号是1020****5060"),
+        ("卡号6217003810000012345", "卡号6217***********2345"),
+        ("号码1 3 8 1 2 3 4 5 6 7 8", "号码138****5678"),
+        ("编号12345678", "编号********"),
+        ("两个号102030405060和13812345678", "两个号1020****5060和138****5678"),
+        ("工单TS2611270003办得咋样", "工单TS2611270003办得咋样"),
+        ("余额还有12345元", "余额还有12345元"),
+        ("2026年7月31日起", "2026年7月31日起"),
+        ("", ""),
+    ],
+)
+def test_mask_text(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert not has_unmasked_number(mask_text(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "unmasked"),
+    [("13812345678", True), ("138 1234 5678", True), ("138****5678", False),
+     ("TS2611270003", False), ("123456", False), ("1234567", True)],
+)
+def test_has_unmasked_number(text: str, unmasked: bool) -> None:
+    assert has_unmasked_number(text) is unmasked

@@ -157,3 +157,18 @@ def test_migration_0002_adds_and_removes_only_the_desk_tables(empty_db_url: str)
         engine.dispose()
     upgrade(empty_db_url)
     assert schema_diff(empty_db_url) == []
+
+
+def test_migration_0004_adds_and_removes_only_the_learning_inbox(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0003")
+    engine = make_engine(empty_db_url)
+    try:
+        before = set(inspect(engine).get_table_names())
+        upgrade(empty_db_url, "0004")
+        assert set(inspect(engine).get_table_names()) - before == {"missed_turns"}
+        unique = inspect(engine).get_unique_constraints("missed_turns")
+        assert [sorted(u["column_names"]) for u in unique] == [["conversation_key", "event_key"]]
+        downgrade(empty_db_url, "0003")
+        assert set(inspect(engine).get_table_names()) == before
+    finally:
+        engine.dispose()

@@ -21,8 +21,8 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot import tracker_store
 from bot.gateway import create_app
-from bot.gateway.desk import tracker
 from bot.records import passwords
 from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
@@ -73,7 +73,7 @@ def app(db_url: str, tracker_url: str) -> Iterator[Flask]:
         {"HOTLINE_SETTINGS": make_settings(db_url, tracker_url), "TESTING": True}
     )
     yield application
-    tracker.dispose_engines()
+    tracker_store.dispose_engines()
 
 
 @pytest.fixture

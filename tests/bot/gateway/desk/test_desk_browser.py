@@ -3,8 +3,9 @@
 Starts the gateway on a free port (werkzeug in a thread) with its own migrated
 SQLite records database and a small tracker store, logs in as an agent, works
 a complaint the assistant filed (created through ``create_complaint``) to
-已办结, and saves a screenshot of the service overview to
-``test-artifacts/desk-overview.png``. The page must run under the desk's CSP
+已办结, saves a screenshot of the service overview to
+``test-artifacts/desk-overview.png`` and pulls new records into the learning
+inbox (待学习). The pages must run under the desk's CSP
 without a single console error. A missing browser fails the test (CI installs
 it with ``apt-get install -y chromium``); it is never skipped.
 """
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from bot import tracker_store
 from bot.gateway import create_app
-from bot.gateway.desk import tracker
 from bot.records.db import dispose_engines, session_scope
 from bot.records.handovers import record_handover
 from bot.records.migrate import upgrade
@@ -70,7 +71,7 @@ def live_desk(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        tracker.dispose_engines()
+        tracker_store.dispose_engines()
         dispose_engines()
 
 
@@ -121,12 +122,17 @@ def _drive(base: str, ticket: str) -> list[str]:
             expect(page.locator("svg.chart").first).to_be_visible()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "desk-overview.png"), full_page=True)
+
+            page.get_by_role("link", name="待学习").click()
+            expect(page.get_by_role("heading", name="待学习")).to_be_visible()
+            page.get_by_role("button", name="拉取新记录").click()
+            expect(page.get_by_text("已拉取新记录：新增 0 条。", exact=True)).to_be_visible()
         finally:
             browser.close()
     return console_errors
 
 
-def test_agent_works_a_complaint_to_closed_and_overview_renders(live_desk) -> None:  # type: ignore[no-untyped-def]
+def test_agent_works_a_complaint_to_closed_and_overview_and_inbox_render(live_desk) -> None:  # type: ignore[no-untyped-def]
     base, db_url, ticket = live_desk
     if not CHROMIUM.exists():
         pytest.fail(

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.gateway import create_app
-from bot.gateway.desk import accounts, complaints, queues
+from bot.gateway.desk import accounts, complaints, learning, queues
+from bot.nlu.training_data import known_labels
 from bot.records import complaint_lifecycle, handovers, staff
+from bot.records import learning as learning_records
 from bot.records import complaints as complaint_records
 from bot.records.base import Channel
 from bot.records.service_models import ComplaintStatus
@@ -33,9 +35,10 @@ def _codes_in(module, pattern: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     raised = set()
-    for module in (complaint_records, complaint_lifecycle, handovers, staff):
+    for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records):
         raised |= _codes_in(module, r'(?:Error|abort)\(\s*"([a-z_]+)"')
-    assert {"transition_not_allowed", "supervisor_only", "complaint_not_found"} <= raised
+    assert {"transition_not_allowed", "supervisor_only", "complaint_not_found",
+            "label_invalid", "miss_not_found"} <= raised
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}
     raised.add("callback_result_too_long")
@@ -46,11 +49,12 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
-    for module in (accounts, complaints, queues):
+    for module in (accounts, complaints, queues, learning):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')
     codes |= {f"staff_{a}_done" for a in ("unlock", "disable", "enable", "role")}
     codes |= {f"handover_{a}_done" for a in ("take", "done")}
+    codes |= {f"learning_tracker_{problem}" for problem in ("absent", "unreadable")}
     assert "ok_closed" in codes and "logged_out" in codes
     assert sorted(code for code in codes if code not in labels.MESSAGES) == []
 
@@ -59,7 +63,7 @@ def test_messages_are_chinese_and_placeholders_are_known(labels) -> None:  # typ
     for code, text in labels.MESSAGES.items():
         assert CHINESE.search(text), code
         for name in re.findall(r"%\((\w+)\)s", text):
-            assert name in ("limit", "length", "owner"), (code, name)
+            assert name in ("limit", "length", "owner", "added"), (code, name)
 
 
 def test_status_and_channel_labels_cover_every_code(labels) -> None:  # type: ignore[no-untyped-def]
@@ -97,3 +101,16 @@ def test_python_code_holds_no_chinese_reply_text() -> None:
             and id(node) not in docstrings and CHINESE.search(node.value)
         ]
         assert offenders == [], path
+
+
+def test_every_training_label_and_miss_kind_has_chinese_words(labels) -> None:  # type: ignore[no-untyped-def]
+    from bot.records.learning_models import MissKind
+
+    assert set(labels.MISS_KINDS) == {kind.value for kind in MissKind}
+    for label in known_labels():
+        intent, _, topic = label.partition("/")
+        words = {"": labels.INTENTS, "faq": labels.FAQ_TOPICS,
+                 "out_of_scope": labels.OUT_OF_SCOPE_TOPICS}[intent if topic else ""]
+        assert (topic or label) in words, label
+        assert CHINESE.search(str(labels.label_name(label))), label
+    assert {"misses_harvested", "miss_labelled"} <= set(labels.AUDIT_ACTIONS)
