@@ -82,6 +82,12 @@ def test_none_of_these_is_the_fallback_intent_and_never_a_system_intent():
     assert not SYSTEM_INTENTS & set(TOPICS.offers)
 
 
+def test_the_question_is_short_and_the_action_adds_the_buttons():
+    responses = yaml.safe_load((ROOT / "domain" / "responses.yml").read_text(encoding="utf-8"))
+    variants = responses["responses"]["utter_clarify"]
+    assert variants and all(len(v["text"]) <= 20 and "buttons" not in v for v in variants)
+
+
 @pytest.mark.parametrize(
     "data, fault",
     [
