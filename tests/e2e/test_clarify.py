@@ -15,6 +15,7 @@ import yaml
 
 from bot.chat import RestConversation
 from bot.clarify import close_pair, load_topics
+from bot.flows import menus
 from tests.e2e.stack import RASA_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,17 @@ def test_each_topic_button_sends_a_question_that_is_answered_without_asking_agai
     result = parse(stack, TOPICS.offers[label].payload)
     assert result["intent"]["name"] == "faq"
     assert result["response_selector"]["faq"]["response"]["intent_response_key"] == label
+    assert close_pair(result["label_ranking"], TOPICS.offers) is None
+
+
+MENU_QUESTIONS = sorted({item.text for menu in menus().values() for item in menu.items if item.text})
+
+
+@pytest.mark.parametrize("text", MENU_QUESTIONS)
+def test_a_menu_choice_that_sends_a_question_is_answered_without_asking_again(stack, text):
+    # A person who chose "提取条件" from the menu has said which topic they mean.
+    result = parse(stack, text)
+    assert result["intent"]["name"] == "faq"
     assert close_pair(result["label_ranking"], TOPICS.offers) is None
 
 
