@@ -113,6 +113,12 @@ def test_none_of_these_offers_a_person(chat):
     assert "转接人工客服吗" in " ".join(m.get("text") or "" for m in reply)
 
 
+def test_none_of_these_said_in_words_offers_a_person_too(chat):
+    # "都不是" on its own is no intent the NLU is sure of: a second miss in a row.
+    question(chat.say(BETWEEN_TOPICS))
+    assert "转接人工客服吗" in " ".join(m.get("text") or "" for m in chat.say("都不是"))
+
+
 def test_the_question_is_marked_for_the_to_learn_inbox_and_its_turn_undone(chat, stack):
     chat.say(BETWEEN_TOPICS)
     chat.send(TOPICS.offers["faq/hotline"].payload)
