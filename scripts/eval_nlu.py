@@ -12,6 +12,12 @@ register and per label, complaint recall, out-of-scope rejection (predicted
 ``out_of_scope`` or ``nlu_fallback``, never a fund answer), the fallback share
 and the most frequent confusion pairs. With ``--gate`` options it exits 1 when
 a figure is below its floor. ``--json`` writes every prediction for later study.
+
+It also shows where the assistant would ask a clarifying question instead
+(``bot.clarify``: a ``faq`` or ``nlu_fallback`` turn whose two best labels are
+close, as on a conversation's first turn): how often, how often the right label
+is one of the two options, and the share of utterances answered right or
+offered the right option. These figures change no other figure and no gate.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import yaml
 
 FALLBACK = "nlu_fallback"
 REJECTIONS = {"out_of_scope", FALLBACK}
+CLARIFIED_INTENTS = {"faq", FALLBACK}  # the FAQ and fallback actions ask (actions/clarify.py)
 
 
 def load_set(path: Path) -> list[dict[str, str]]:
@@ -49,6 +56,16 @@ def label_of(parse: dict[str, Any]) -> str:
         key = selected.get("intent_response_key")
         return key or "faq/?"
     return intent
+
+
+def clarify_pair(parse: dict[str, Any]) -> tuple[str, str] | None:
+    """The two options of the clarifying question this parse would get, or None."""
+    from bot.clarify import close_pair, load_topics
+
+    intent = (parse.get("intent") or {}).get("name") or FALLBACK
+    if intent not in CLARIFIED_INTENTS or parse.get("unusable_input"):
+        return None
+    return close_pair(parse.get("label_ranking"), load_topics().offers)
 
 
 def is_correct(expected: str, predicted: str) -> bool:
@@ -73,10 +90,16 @@ def share(hits: int, total: int) -> float:
     return hits / total if total else 0.0
 
 
-def report(examples: list[dict[str, str]], predicted: list[str]) -> dict[str, Any]:
+def report(
+    examples: list[dict[str, str]],
+    predicted: list[str],
+    pairs: list[tuple[str, str] | None] | None = None,
+) -> dict[str, Any]:
     rows = [
-        {**example, "predicted": label, "correct": is_correct(example["label"], label)}
-        for example, label in zip(examples, predicted)
+        {**example, "predicted": label, "correct": is_correct(example["label"], label),
+         "clarify": list(pair) if pair else None,
+         "offered": bool(pair) and any(is_correct(example["label"], option) for option in pair)}
+        for example, label, pair in zip(examples, predicted, pairs or [None] * len(examples))
     ]
     by_register: dict[str, list[bool]] = collections.defaultdict(list)
     by_label: dict[str, list[bool]] = collections.defaultdict(list)
@@ -88,6 +111,7 @@ def report(examples: list[dict[str, str]], predicted: list[str]) -> dict[str, An
     )
     faq_rows = [row for row in rows if row["label"].startswith("faq/")]
     oos = by_label.get("out_of_scope", [])
+    asked = [row for row in rows if row["clarify"]]
     return {
         "total": len(rows),
         "accuracy": share(sum(r["correct"] for r in rows), len(rows)),
@@ -102,6 +126,14 @@ def report(examples: list[dict[str, str]], predicted: list[str]) -> dict[str, An
         "by_register": {k: (share(sum(v), len(v)), len(v)) for k, v in sorted(by_register.items())},
         "by_label": {k: (share(sum(v), len(v)), len(v)) for k, v in sorted(by_label.items())},
         "confusions": confusions.most_common(),
+        "clarify_asked": len(asked),
+        "clarify_share": share(len(asked), len(rows)),
+        "clarify_right_offered": sum(r["offered"] for r in asked),
+        "clarify_right_already": sum(r["correct"] for r in asked),
+        "clarify_on_out_of_scope": sum(r["label"] == "out_of_scope" for r in asked),
+        "right_or_offered": share(
+            sum(r["offered"] if r["clarify"] else r["correct"] for r in rows), len(rows)
+        ),
         "rows": rows,
     }
 
@@ -115,6 +147,12 @@ def print_report(name: str, result: dict[str, Any], top: int) -> None:
     print(f"  out-of-scope rejection     {result['oos_rejection']:.4f}"
           f"   (fund answers given to out-of-scope: {result['fund_answer_to_oos']})")
     print(f"  fallback share             {result['fallback_share']:.4f}")
+    print(f"  clarifying question        {result['clarify_share']:.4f}"
+          f"   (n={result['clarify_asked']}: right option offered {result['clarify_right_offered']},"
+          f" answer was right already {result['clarify_right_already']},"
+          f" out-of-scope {result['clarify_on_out_of_scope']})")
+    print(f"  right, or right option     {result['right_or_offered']:.4f}"
+          f"   (answered right, or the clarifying question offers the right label)")
     print("  by register:")
     for register, (value, count) in result["by_register"].items():
         print(f"    {register:<12} {value:.4f}  (n={count})")
@@ -147,12 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     texts = [example["text"] for _, examples in all_sets for example in examples]
     parses = asyncio.run(predict(args.model, texts))
     labels = [label_of(parse) for parse in parses]
+    pairs = [clarify_pair(parse) for parse in parses]
 
     failures: list[str] = []
     dump: dict[str, Any] = {}
     offset = 0
     for path, examples in all_sets:
-        result = report(examples, labels[offset:offset + len(examples)])
+        result = report(examples, labels[offset:offset + len(examples)],
+                        pairs[offset:offset + len(examples)])
         offset += len(examples)
         print_report(path.name, result, args.top)
         dump[path.name] = result
