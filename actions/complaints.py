@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     AskAgainFormValidation,
