@@ -9,6 +9,8 @@ process at start instead of mid-call:
 - :mod:`.agents`: ``agents.yml``, agent hours and the transfer target;
 - :mod:`.complaints`: ``complaint_categories.yml``;
 - :mod:`.rating`: ``rating.yml``, the satisfaction scale;
+- :mod:`.answers`: ``answers.yml``, the words that confirm, change or stop inside a
+  form (read only by the action server, which imports it as ``bot.flows.answers``);
 - :mod:`.voice`: ``voice.yml``, how the phone line listens and speaks (read only
   by the voice gateway, which imports it as ``bot.flows.voice``).
 

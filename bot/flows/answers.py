@@ -4,7 +4,7 @@ besides the value asked for (confirming or correcting a read-back, leaving).
 :func:`read_answer` is pure: it finds the file's words in the normalised text of
 one answer and says what the answer means, so that the form validators decide
 by the caller's own words and not by the intent the classifier preferred.
-Kept beside :mod:`bot.flows` like :mod:`bot.flows_voice`: only the action server
+A module of :mod:`bot.flows` like :mod:`bot.flows.voice`: only the action server
 reads this file. Loader errors name the file and the fault (:class:`FlowsError`).
 """
 from __future__ import annotations

@@ -18,7 +18,8 @@ from bot.clarify import (
     parse_topics,
 )
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload
-from bot.gateway.chat.replies import MAX_BUTTON_PAYLOAD, MAX_BUTTON_TITLE, intent_from_payload, parse_reply
+from bot.contract import parse_intent_payload
+from bot.gateway.chat.replies import MAX_BUTTON_PAYLOAD, MAX_BUTTON_TITLE, parse_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,10 +65,8 @@ def test_every_button_is_one_the_gateways_send(label):
     assert len(offer.payload) <= MAX_BUTTON_PAYLOAD
     if "/" in label:  # a topic: its question goes through the NLU (tests/e2e)
         assert parse_intent_payload(offer.payload) is None
-        assert intent_from_payload(offer.payload) is None
     else:
         assert parse_intent_payload(offer.payload) == (label, {})
-        assert intent_from_payload(offer.payload) == (label, {})
 
 
 def test_titles_and_questions_are_distinct():
