@@ -22,9 +22,9 @@ When the NLU's two best labels are both plausible and close
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clarify import buttons, close_pair, load_topics
@@ -54,3 +54,38 @@ def is_clarification(event: Mapping[str, Any]) -> bool:
         return False
     custom = (event.get("data") or {}).get("custom")
     return isinstance(custom, Mapping) and CLARIFY_KEY in custom
+
+
+def answered_a_clarification(tracker: Tracker) -> bool:
+    """Whether the assistant's last message, before this turn, was a clarifying question."""
+    events = list(tracker.events or [])
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if not users:
+        return False
+    for event in reversed(events[:users[-1]]):
+        if event.get("event") == "bot":
+            return is_clarification(event)
+        if event.get("event") == "user":
+            return False
+    return False
+
+
+class ActionAnswerYesNo(Action):
+    """A yes or no with no question of a form pending.
+
+    After a clarifying question, a "no" ("都不是", "都不对") means neither option
+    was meant: a person is offered, as the "none of these" button does. Any
+    other yes or no gets the plain "anything else?".
+    """
+
+    def name(self) -> Text:
+        return "action_answer_yes_no"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "deny" and answered_a_clarification(tracker):
+            dispatcher.utter_message(response="utter_offer_human")
+        else:
+            dispatcher.utter_message(response="utter_ok_anything_else")
+        return []

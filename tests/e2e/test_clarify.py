@@ -20,12 +20,12 @@ from tests.e2e.stack import RASA_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = load_topics()
-# Built to sit between two FAQ topics: the hotline and the complaint line.
-BETWEEN_TOPICS = "热线和投诉电话"
-BETWEEN_TOPICS_PAIR = ("faq/complaint_channels", "faq/hotline")
+# Built to sit between two FAQ topics: the hotline and the service hall.
+BETWEEN_TOPICS = "大厅热线"
+BETWEEN_TOPICS_PAIR = ("faq/hotline", "faq/service_hall")
 # Between an own-records intent and a policy topic.
-BETWEEN_INTENT_AND_TOPIC = "贷款的事情"
-BETWEEN_INTENT_AND_TOPIC_PAIR = ("query_loan", "faq/loan_process")
+BETWEEN_INTENT_AND_TOPIC = "我想问提取"
+BETWEEN_INTENT_AND_TOPIC_PAIR = ("faq/withdraw_conditions", "query_withdrawal")
 
 
 @pytest.fixture
@@ -95,15 +95,16 @@ def test_between_two_topics_it_asks_and_the_button_gives_that_answer(chat, stack
         TOPICS.none_of_these.button()]
     assert marker == {"clarify": list(BETWEEN_TOPICS_PAIR)}
 
-    hotline = buttons[1]["payload"]  # what the gateway sends for the second button
-    answer = [m.get("text") for m in chat.send(hotline) if m.get("text")]
-    assert answer == [faq_answer("faq/hotline")]
+    hall = buttons[1]["payload"]  # what the gateway sends for the second button
+    answer = [m.get("text") for m in chat.send(hall) if m.get("text")]
+    assert answer == [faq_answer("faq/service_hall")]
 
 
 def test_between_an_intent_and_a_topic_the_intent_button_starts_that_service(chat):
     _, buttons, _ = question(chat.say(BETWEEN_INTENT_AND_TOPIC))
-    assert buttons[0] == {"title": TOPICS.offers["query_loan"].title, "payload": "/query_loan"}
-    reply = chat.send(buttons[0]["payload"])
+    assert buttons[1] == {"title": TOPICS.offers["query_withdrawal"].title,
+                          "payload": "/query_withdrawal"}
+    reply = chat.send(buttons[1]["payload"])
     assert any((m.get("custom") or {}).get("secure_input") == "identity" for m in reply)
 
 
@@ -114,9 +115,13 @@ def test_none_of_these_offers_a_person(chat):
 
 
 def test_none_of_these_said_in_words_offers_a_person_too(chat):
-    # "都不是" on its own is no intent the NLU is sure of: a second miss in a row.
+    # "都不是" / "都不对" right after the question: neither option was meant.
     question(chat.say(BETWEEN_TOPICS))
     assert "转接人工客服吗" in " ".join(m.get("text") or "" for m in chat.say("都不是"))
+
+
+def test_a_no_without_a_question_before_it_is_just_a_no(chat):
+    assert "转接人工客服吗" not in " ".join(m.get("text") or "" for m in chat.say("不是"))
 
 
 def test_the_question_is_marked_for_the_to_learn_inbox_and_its_turn_undone(chat, stack):
@@ -140,4 +145,4 @@ def test_in_the_middle_of_a_complaint_the_question_is_asked_and_the_complaint_re
     assert "哪一类" in " ".join(m.get("text") or "" for m in chat.say("我要投诉"))
     _, buttons, _ = question(chat.say(BETWEEN_TOPICS))
     reply = " ".join(m.get("text") or "" for m in chat.send(buttons[1]["payload"]))
-    assert faq_answer("faq/hotline") in reply and "哪一类" in reply
+    assert faq_answer("faq/service_hall") in reply and "哪一类" in reply
