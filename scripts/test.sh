@@ -28,7 +28,7 @@ part "3/4 NLU on held-out sets, with the fallback in place (tests/nlu)"
 # assistant does on phrasing nobody on the team wrote); team_set.yml is the
 # team's own regression set. The floors are what the current model reaches on
 # heldout.yml, rounded down: a change that loses understanding fails here.
-.venv/rasa/bin/python scripts/eval_nlu.py --model "$model" tests/nlu/heldout.yml tests/nlu/team_set.yml \
+.venv/rasa/bin/python scripts/eval_nlu.py --model "$model" tests/nlu/heldout.yml tests/nlu/team_set.yml tests/nlu/fresh.yml \
   --json "$results/nlu/predictions.json" \
   --min-accuracy 0.95 --min-faq-accuracy 0.95 \
   --min-complaint-recall 0.95 --min-oos-rejection 0.90 --min-asr-accuracy 0.95 \

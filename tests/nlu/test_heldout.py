@@ -4,8 +4,9 @@
 out of training for good, so no utterance of it may appear in the training data
 (after the same normalisation the pipeline applies: a filler or a full-width
 digit does not make a copy new). ``team_set.yml`` is the team's own regression
-set, held to the same rule. Both use only labels the training data knows and
-cover every label.
+set, and ``fresh.yml`` a second independent set written after the last data
+round, all held to the same rule. All use only labels the training data knows;
+``heldout.yml`` covers every label and register.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETS = {
     "heldout": ROOT / "tests" / "nlu" / "heldout.yml",
     "team_set": ROOT / "tests" / "nlu" / "team_set.yml",
+    "fresh": ROOT / "tests" / "nlu" / "fresh.yml",
 }
 REGISTERS = {"formal", "colloquial", "sichuanese", "elderly", "asr", "team"}
 # The sets name an FAQ answer by its topic (``faq/<key>``, as scripts/eval_nlu.py
