@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Container, Iterable, Mapping, Optional, Sequence
 
-import yaml
-
 from bot.contract import SYSTEM_INTENTS, intent_message
+from bot.flows.loader import FLOWS_DIR, FlowsError, load_yaml
 
-TOPICS_FILE = Path(__file__).resolve().parent.parent / "flows" / "topics.yml"
+TOPICS_FILE = FLOWS_DIR / "topics.yml"
 
 # The thresholds, chosen on cross-validated predictions of data/nlu, never on
 # the held-out sets: `scripts/clarify_cv.py` scores a grid of them in turns
@@ -59,7 +58,7 @@ NONE_OF_THESE_INTENT = "nlu_fallback"
 MAX_TITLE = 40  # what the web chat shows of a button title (bot/gateway/chat/replies.py)
 
 
-class TopicsError(ValueError):
+class TopicsError(FlowsError):
     """``flows/topics.yml`` is missing or malformed."""
 
 
@@ -175,13 +174,7 @@ def parse_topics(data: Any, where: str = "topics") -> Topics:
 @functools.lru_cache(maxsize=None)
 def load_topics(path: Path = TOPICS_FILE) -> Topics:
     """The table of ``flows/topics.yml``, validated."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TopicsError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise TopicsError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_topics(data, str(path))
+    return parse_topics(load_yaml(path.name, path.parent), str(path))
 
 
 def buttons(topics: Topics, pair: Iterable[str]) -> list[dict[str, str]]:
