@@ -21,6 +21,8 @@ migrate: setup
 seed: migrate
 	@echo "==> Loading synthetic demo data (skipped if already loaded)"
 	@$(APP) -m bot.records.seed --reference-date $$(date +%Y-%m-01)
+	@echo "==> Loading the policy knowledge base (topics not yet in the records)"
+	@$(APP) -m bot.knowledge seed
 
 train: setup
 	@bash scripts/train.sh
@@ -38,8 +40,9 @@ test: setup train
 bench: setup train
 	@$(APP) -m bench.run
 
-policy-report: setup
-	@$(APP) scripts/policy_report.py
+policy-report: migrate
+	@$(APP) -m bot.knowledge seed > /dev/null
+	@$(APP) -m bot.knowledge report
 
 clean:
 	rm -rf var .rasa results

@@ -214,14 +214,16 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def seeded_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database with the demo identities and a small synthetic crowd,
-    seeded once per test session and backend and shared by the tests that use it.
+    """A migrated database with the demo identities, a small synthetic crowd and
+    the knowledge base of ``knowledge/*.yml``, seeded once per test session and backend and shared by the tests that use it.
 
     Tests on it must not assume an empty database: they use their own
     conversation ids and look rows up by the ids they created.
     """
     from bot.records.db import session_scope
     from bot.records.migrate import upgrade
+    from bot.knowledge.seed import read_seed
+    from bot.records.knowledge_editing import load_seed
     from bot.records.seed import MIN_COUNT, seed
 
     if request.param == "sqlite":
@@ -235,6 +237,7 @@ def seeded_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         with session_scope(url) as session:
             # "As of" the first of this month: the data looks current whenever the tests run.
             seed(session, count=MIN_COUNT, reference_date=date.today().replace(day=1))
+            load_seed(session, read_seed())
         yield url
     finally:
         if name:

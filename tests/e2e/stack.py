@@ -82,6 +82,10 @@ class Stack:
              "--url", self.database_url, "--reference-date", as_of],
             check=True, cwd=ROOT, env=self.env, stdout=self._log("seed"), stderr=subprocess.STDOUT,
         )
+        subprocess.run(
+            [sys.executable, "-m", "bot.knowledge", "seed", "--url", self.database_url],
+            check=True, cwd=ROOT, env=self.env, stdout=self._log("seed"), stderr=subprocess.STDOUT,
+        )
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
