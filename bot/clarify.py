@@ -21,6 +21,9 @@ from bot.contract import SYSTEM_INTENTS, intent_message
 from bot.flows.loader import FLOWS_DIR, FlowsError, load_yaml
 
 TOPICS_FILE = FLOWS_DIR / "topics.yml"
+# The policy topics' titles and questions are the knowledge base's catalogue
+# (knowledge/*.yml: key, title, ask), not repeated in topics.yml.
+KNOWLEDGE_DIR = FLOWS_DIR.parent / "knowledge"
 
 # The thresholds, chosen on cross-validated predictions of data/nlu, never on
 # the held-out sets: `scripts/clarify_cv.py` scores a grid of them in turns
@@ -171,10 +174,23 @@ def parse_topics(data: Any, where: str = "topics") -> Topics:
     return Topics(offers, none_of_these)
 
 
+def policy_offers(directory: Path = KNOWLEDGE_DIR) -> dict[str, Offer]:
+    """``faq/<key>`` offers from the knowledge base catalogue: its title and its question."""
+    offers: dict[str, Offer] = {}
+    for path in sorted(directory.glob("*.yml")):
+        document = load_yaml(path.name, path.parent)
+        for raw in (document or {}).get("topics") or ():
+            label = f"faq/{raw.get('key')}"
+            offers[label] = _offer(label, {"title": raw.get("title"), "ask": raw.get("ask")},
+                                   f"{path}: {label}")
+    return offers
+
+
 @functools.lru_cache(maxsize=None)
-def load_topics(path: Path = TOPICS_FILE) -> Topics:
-    """The table of ``flows/topics.yml``, validated."""
-    return parse_topics(load_yaml(path.name, path.parent), str(path))
+def load_topics(path: Path = TOPICS_FILE, knowledge: Path = KNOWLEDGE_DIR) -> Topics:
+    """The table of ``flows/topics.yml`` and the policy topics of ``knowledge/``, validated."""
+    table = parse_topics(load_yaml(path.name, path.parent), str(path))
+    return Topics({**policy_offers(knowledge), **table.offers}, table.none_of_these)
 
 
 def buttons(topics: Topics, pair: Iterable[str]) -> list[dict[str, str]]:
