@@ -19,7 +19,7 @@ Rasa never loads this module.
   data (in any other file), when two rows give one text different labels,
   when its label is no longer in the data, when it still holds a number of
   seven or more digits, or when it is an utterance of an evaluation set
-  (``tests/nlu/heldout.yml``, ``tests/nlu/team_set.yml``): evaluation data is
+  (``tests/nlu/heldout.yml``, ``team_set.yml``, ``fresh.yml``, ``kb_heldout.yml``): evaluation data is
   never trained on. The report names such rows, never their text.
 """
 from __future__ import annotations
@@ -45,6 +45,8 @@ LEARNED_FILE = "learned.yml"
 HELD_OUT_SETS = (
     PROJECT_ROOT / "tests" / "nlu" / "heldout.yml",
     PROJECT_ROOT / "tests" / "nlu" / "team_set.yml",
+    PROJECT_ROOT / "tests" / "nlu" / "fresh.yml",
+    PROJECT_ROOT / "tests" / "nlu" / "kb_heldout.yml",
 )
 HEADER = """version: "3.1"
 

@@ -7,18 +7,18 @@ marked in the tracker for the to-learn inbox, with the unclear turn undone.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
+from actions.faq import rendered
 from bot.chat import RestConversation
 from bot.clarify import close_pair, load_topics
 from bot.flows import menus
+from bot.records import knowledge
+from bot.records.db import session_scope
 from tests.e2e.stack import RASA_TOKEN
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPICS = load_topics()
 # Built to sit between two FAQ topics: the hotline and the service hall.
 BETWEEN_TOPICS = "大厅热线"
@@ -47,11 +47,12 @@ def tracker_events(stack, sender_id):
     return response.json()["events"]
 
 
-def faq_answer(topic):
-    """The web (default) text of an FAQ topic's answer in domain/faq.yml."""
-    responses = yaml.safe_load((ROOT / "domain" / "faq.yml").read_text(encoding="utf-8"))
-    variants = responses["responses"][f"utter_{topic}"]
-    return next(v["text"] for v in variants if not v.get("channel"))
+def faq_answer(stack, label):
+    """What the REST channel says for a topic: its answer in force in the stack's records."""
+    with session_scope(stack.database_url) as session:
+        found = knowledge.answer_in_force(session, label.split("/", 1)[1])
+    assert found is not None
+    return rendered(found, "rest")["text"]
 
 
 def question(messages):
@@ -97,7 +98,7 @@ def test_between_two_topics_it_asks_and_the_button_gives_that_answer(chat, stack
 
     hall = buttons[1]["payload"]  # what the gateway sends for the second button
     answer = [m.get("text") for m in chat.send(hall) if m.get("text")]
-    assert answer == [faq_answer("faq/service_hall")]
+    assert answer == [faq_answer(stack, "faq/service_hall")]
 
 
 def test_between_an_intent_and_a_topic_the_intent_button_starts_that_service(chat):
