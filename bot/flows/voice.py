@@ -6,13 +6,14 @@ validates everything the gateway relies on at start (Twilio attribute values,
 keys, prompt placeholders, the speech-hint vocabulary) and raises
 :class:`bot.flows.FlowsError` naming the file and the entry at fault;
 :func:`check_voice_flows` also loads the shared files the phone uses (menus,
-agent hours) and checks that they fit together.
+agent hours) and checks that they fit together. The field checks are in
+:mod:`bot.flows.voice_checks`; the ``policy_answer`` section (a policy answer's
+SMS and materials keys and prompts) is :mod:`bot.flows.voice_policy`.
 """
 from __future__ import annotations
 
 import functools
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,19 @@ from typing import Any
 from bot.flows.agents import agent_hours
 from bot.flows.loader import FLOWS_DIR, FlowsError, load_yaml
 from bot.flows.menus import menus
+from bot.flows.voice_checks import (
+    check_template,
+    flag,
+    one_key,
+    section,
+    text,
+    whole_number,
+)
+from bot.flows.voice_policy import PolicyAnswerFlow, policy_answer_flow
 
 PROJECT_ROOT = FLOWS_DIR.parent
 TWILIO_MAX_HINTS = 500
 TWILIO_MAX_HINT_CHARS = 100
-KEY_CHARS = set("0123456789*#")
 
 # Recognition must be Mandarin: a BCP-47 tag of Chinese (cmn-Hans-CN, zh-CN, zh).
 _MANDARIN_TAG = re.compile(r"^(cmn|zh)(-[A-Za-z0-9]{2,8}){0,3}$")
@@ -149,6 +158,7 @@ class VoiceFlow:
     readout: Readout
     responses: ResponseRules
     sms: dict[str, str]
+    policy_answer: PolicyAnswerFlow
 
     def prompt(self, name: str, **values: str) -> str:
         """A prompt of ``voice.prompts`` with its placeholders filled."""
@@ -156,57 +166,6 @@ class VoiceFlow:
 
 
 # ------------------------------------------------------------------ validation
-
-
-def _section(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
-    value = raw.get(name)
-    if not isinstance(value, dict):
-        raise FlowsError(f"{where}: 'voice.{name}' must be a mapping")
-    return value
-
-
-def _text(section: dict[str, Any], field: str, where: str) -> str:
-    value = section.get(field)
-    if not isinstance(value, str) or not value.strip():
-        raise FlowsError(f"{where}: '{field}' must be a non-empty text")
-    return value.strip()
-
-
-def _int(section: dict[str, Any], field: str, where: str, low: int, high: int) -> int:
-    value = section.get(field)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise FlowsError(f"{where}: '{field}' must be a whole number from {low} to {high}, got {value!r}")
-    return value
-
-
-def _bool(section: dict[str, Any], field: str, where: str) -> bool:
-    value = section.get(field)
-    if not isinstance(value, bool):
-        raise FlowsError(f"{where}: '{field}' must be true or false, got {value!r}")
-    return value
-
-
-def _placeholders(template: str, where: str) -> set[str]:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as exc:
-        raise FlowsError(f"{where}: malformed placeholder: {exc}") from exc
-    if "" in names or any(not name.isidentifier() for name in names):
-        raise FlowsError(f"{where}: placeholders must be names like {{tail}}")
-    return names
-
-
-def _check_template(template: str, allowed: frozenset[str], where: str,
-                    required: frozenset[str] = frozenset()) -> str:
-    names = _placeholders(template, where)
-    unknown = names - allowed
-    if unknown:
-        listed = ", ".join(sorted(allowed)) or "none"
-        raise FlowsError(f"{where}: unknown placeholder {sorted(unknown)} (allowed: {listed})")
-    missing = required - names
-    if missing:
-        raise FlowsError(f"{where}: must contain {sorted('{' + m + '}' for m in missing)}")
-    return template
 
 
 def _vocabulary(path_text: str, where: str) -> list[str]:
@@ -247,7 +206,7 @@ def _hints(raw: Any, where: str) -> tuple[str, ...]:
 
 def _recognition(raw: dict[str, Any], where: str) -> Recognition:
     here = f"{where}: voice.recognition"
-    language = _text(raw, "language", here)
+    language = text(raw, "language", here)
     if not _MANDARIN_TAG.fullmatch(language):
         raise FlowsError(f"{here}: language {language!r} is not a Mandarin tag such as cmn-Hans-CN or zh-CN")
     timeout = str(raw.get("speech_timeout", "auto")).strip()
@@ -264,7 +223,7 @@ def _recognition(raw: dict[str, Any], where: str) -> Recognition:
         language=language,
         speech_model=model,
         speech_timeout=timeout,
-        profanity_filter=_bool(raw, "profanity_filter", here),
+        profanity_filter=flag(raw, "profanity_filter", here),
         hints=_hints(raw.get("hints"), here),
     )
 
@@ -276,18 +235,16 @@ def _keys(raw: dict[str, Any], where: str) -> Keys:
         person=str(raw.get("person", "")),
         main_menu=str(raw.get("main_menu", "")),
     )
-    values = [keys.repeat, keys.person, keys.main_menu]
-    for name, value in zip(("repeat", "person", "main_menu"), values, strict=True):
-        if len(value) != 1 or value not in KEY_CHARS:
-            raise FlowsError(f"{here}: '{name}' must be one key of 0-9, * or #, got {value!r}")
-    if len(set(values)) != 3:
+    for name in ("repeat", "person", "main_menu"):
+        one_key(raw, name, here)
+    if len({keys.repeat, keys.person, keys.main_menu}) != 3:
         raise FlowsError(f"{here}: repeat, person and main_menu need three different keys")
     return keys
 
 
 def _policy(raw: dict[str, Any], name: str, where: str) -> Policy:
     here = f"{where}: voice.{name}"
-    return Policy(reprompts=_int(raw, "reprompts", here, 0, 5), prompt=_text(raw, "prompt", here))
+    return Policy(reprompts=whole_number(raw, "reprompts", here, 0, 5), prompt=text(raw, "prompt", here))
 
 
 def _load_voice(flows_dir: Path) -> VoiceFlow:
@@ -296,64 +253,64 @@ def _load_voice(flows_dir: Path) -> VoiceFlow:
     if not isinstance(raw, dict):
         raise FlowsError(f"{where}: top level needs a 'voice' mapping")
 
-    recognition = _recognition(_section(raw, "recognition", where), where)
+    recognition = _recognition(section(raw, "recognition", where), where)
 
-    tts = _section(raw, "tts", where)
-    tts_voice = _text(tts, "voice", f"{where}: voice.tts")
+    tts = section(raw, "tts", where)
+    tts_voice = text(tts, "voice", f"{where}: voice.tts")
     if not _TWILIO_VOICE.fullmatch(tts_voice):
         raise FlowsError(
             f"{where}: voice.tts: voice {tts_voice!r} is not a Twilio voice name such as Polly.Zhiyu-Neural"
         )
-    tts_language = _text(tts, "language", f"{where}: voice.tts")
+    tts_language = text(tts, "language", f"{where}: voice.tts")
     if not _TTS_LANGUAGE.fullmatch(tts_language):
         raise FlowsError(f"{where}: voice.tts: language {tts_language!r} is not Mandarin (e.g. cmn-CN)")
 
-    listen_raw = _section(raw, "listen", where)
+    listen_raw = section(raw, "listen", where)
     here = f"{where}: voice.listen"
     listen = Listen(
-        barge_in=_bool(listen_raw, "barge_in", here),
-        menu_timeout=_int(listen_raw, "menu_timeout", here, 2, 15),
-        answer_timeout=_int(listen_raw, "answer_timeout", here, 2, 15),
-        keypad_timeout=_int(listen_raw, "keypad_timeout", here, 3, 20),
-        max_speech_chars=_int(listen_raw, "max_speech_chars", here, 20, 2000),
+        barge_in=flag(listen_raw, "barge_in", here),
+        menu_timeout=whole_number(listen_raw, "menu_timeout", here, 2, 15),
+        answer_timeout=whole_number(listen_raw, "answer_timeout", here, 2, 15),
+        keypad_timeout=whole_number(listen_raw, "keypad_timeout", here, 3, 20),
+        max_speech_chars=whole_number(listen_raw, "max_speech_chars", here, 20, 2000),
     )
 
-    prompts_raw = _section(raw, "prompts", where)
+    prompts_raw = section(raw, "prompts", where)
     prompts: dict[str, str] = {}
     for name, allowed in PROMPT_FIELDS.items():
         at = f"{where}: voice.prompts.{name}"
-        prompts[name] = _check_template(
-            _text(prompts_raw, name, f"{where}: voice.prompts"), allowed, at,
+        prompts[name] = check_template(
+            text(prompts_raw, name, f"{where}: voice.prompts"), allowed, at,
             REQUIRED_PLACEHOLDERS.get(name, frozenset()),
         )
     unknown = set(prompts_raw) - set(PROMPT_FIELDS)
     if unknown:
         raise FlowsError(f"{where}: voice.prompts: unknown prompt {sorted(unknown)}")
 
-    secure_raw = _section(raw, "secure", where)
+    secure_raw = section(raw, "secure", where)
     here = f"{where}: voice.secure"
     secure_texts = {
-        name: _check_template(_text(secure_raw, name, here), frozenset(), f"{here}.{name}")
+        name: check_template(text(secure_raw, name, here), frozenset(), f"{here}.{name}")
         for name in SECURE_FIELDS
     }
     secure = Secure(
         **secure_texts,
-        retries=_int(secure_raw, "retries", here, 0, 5),
-        max_failures_per_call=_int(secure_raw, "max_failures_per_call", here, 1, 20),
+        retries=whole_number(secure_raw, "retries", here, 0, 5),
+        max_failures_per_call=whole_number(secure_raw, "max_failures_per_call", here, 1, 20),
     )
 
-    readout_raw = _section(raw, "readout", where)
+    readout_raw = section(raw, "readout", where)
     here = f"{where}: voice.readout"
     readout = Readout(
-        masked_number=_check_template(
-            _text(readout_raw, "masked_number", here), frozenset({"tail"}), f"{here}.masked_number",
+        masked_number=check_template(
+            text(readout_raw, "masked_number", here), frozenset({"tail"}), f"{here}.masked_number",
             frozenset({"tail"}),
         ),
-        url=_text(readout_raw, "url", here),
-        digit_group_pause_ms=_int(readout_raw, "digit_group_pause_ms", here, 0, 1000),
+        url=text(readout_raw, "url", here),
+        digit_group_pause_ms=whole_number(readout_raw, "digit_group_pause_ms", here, 0, 1000),
     )
 
-    responses_raw = _section(raw, "responses", where)
+    responses_raw = section(raw, "responses", where)
     here = f"{where}: voice.responses"
     names: dict[str, list[str]] = {}
     for field in ("end_call", "free_input_prefixes", "free_input"):
@@ -371,26 +328,29 @@ def _load_voice(flows_dir: Path) -> VoiceFlow:
         free_input=frozenset(names["free_input"]),
     )
 
-    sms_raw = _section(raw, "sms", where)
+    sms_raw = section(raw, "sms", where)
     sms = {
-        name: _check_template(_text(sms_raw, name, f"{where}: voice.sms"), allowed,
+        name: check_template(text(sms_raw, name, f"{where}: voice.sms"), allowed,
                               f"{where}: voice.sms.{name}")
         for name, allowed in SMS_FIELDS.items()
     }
 
+    keys = _keys(section(raw, "keys", where), where)
+    reserved = {"repeat": keys.repeat, "person": keys.person, "main_menu": keys.main_menu}
     return VoiceFlow(
         recognition=recognition,
         tts_voice=tts_voice,
         tts_language=tts_language,
         listen=listen,
-        keys=_keys(_section(raw, "keys", where), where),
-        no_input=_policy(_section(raw, "no_input", where), "no_input", where),
-        no_match=_policy(_section(raw, "no_match", where), "no_match", where),
+        keys=keys,
+        no_input=_policy(section(raw, "no_input", where), "no_input", where),
+        no_match=_policy(section(raw, "no_match", where), "no_match", where),
         prompts=prompts,
         secure=secure,
         readout=readout,
         responses=responses,
         sms=sms,
+        policy_answer=policy_answer_flow(raw, where, reserved),
     )
 
 

@@ -8,8 +8,9 @@ Schema owner for migration ``0003_voice``; conventions are those of
   transferred, callback requested, abandoned).
 - :class:`VoiceCallState` is what the gateway needs between two webhooks of a
   live call (menu, no-input and no-match counters, secure-step stage, the
-  identifier typed before the password, sealed with AES-GCM). It is deleted
-  when the call ends.
+  identifier typed before the password, sealed with AES-GCM; in
+  ``last_speech`` the prompt said last and, after a policy answer, what is
+  offered: topic, answer version, materials). It is deleted when the call ends.
 - :class:`VoiceTurn` makes webhooks idempotent: one row per turn key, with the
   TwiML answered, so a retried webhook gets the same answer without running
   the turn again. Deleted when the call ends.

@@ -6,13 +6,16 @@
   save the state (``VoiceService.handle``);
 - :mod:`.dialogue`: what the caller hears next (endpoint and key tables, menus
   from ``flows/``, the assistant, the keypad secure step);
+- :mod:`.policy`: after a policy answer, its full text by SMS and its
+  materials read a few at a time (issue 9);
 - :mod:`.agents`: a person: transfer in agent hours, callbacks, apologies;
 - :mod:`.render`: the assistant's messages as speech (buttons as "…请按N"),
   menus, and the next prompt's TwiML;
 - :mod:`.twiml`: TwiML, only through ``twilio.twiml.voice_response``;
 - :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
 - :mod:`.security`: signatures and the URL Twilio signed, log redaction;
-- :mod:`.sms`: the complaint-ticket SMS (Twilio, or the outbox table);
+- :mod:`.sms`: SMS to callers, the complaint ticket and a policy answer in
+  full (Twilio, or the outbox table);
 - :mod:`.store`: call records, call state, processed turns;
 - :mod:`.simulator`: ``python -m bot.gateway.voice.simulator``, a phone on the terminal.
 

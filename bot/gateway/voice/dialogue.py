@@ -15,6 +15,7 @@ holds a transaction open while it talks to Rasa. Read top-down:
 - **the secure step**: identifier and query password on the keypad, verified
   against the records; Rasa learns only the outcome
   (:func:`bot.contract.secure_step_outcome`);
+- **a policy answer**: its SMS and materials are offered (:mod:`.policy`);
 - **a person**: the person key or a menu's hand-over item asks the assistant
   (which records the hand-over) in agent hours; silence, misses and failures
   go straight to :class:`.agents.Agents` (transfer, or a callback).
@@ -37,6 +38,7 @@ from bot.flows import Menu, MenuItem
 from bot.flows.voice import VoiceFlow
 from bot.gateway.rasa import AssistantUnavailable, RasaClient
 from bot.gateway.voice.agents import Agents, callback_phone
+from bot.gateway.voice.policy import PolicyAnswers
 from bot.gateway.voice.readout import Part, digits_words
 from bot.gateway.voice.render import MAX_BUTTON_KEYS, Prompter, Reply, Speaker, read_reply
 from bot.gateway.voice.security import IdentifierSeal
@@ -44,15 +46,20 @@ from bot.gateway.voice.sms import SmsSender
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import (
     KEY_MODES,
+    KEYPAD_MODES,
     MODE_BUTTONS,
     MODE_CALLBACK_NUMBER,
     MODE_ENDED,
     MODE_FREE,
     MODE_IDLE,
     MODE_MENU,
+    MODE_POLICY_MATERIALS,
+    MODE_POLICY_NUMBER,
+    MODE_POLICY_OFFER,
     MODE_SECURE_IDENTIFIER,
     MODE_SECURE_PASSWORD,
     MODE_TRANSFER,
+    POLICY_MODES,
     SECURE_MODES,
 )
 from bot.gateway.voice.webhook import Params
@@ -92,6 +99,7 @@ class CallDialogue:
         self.rasa = rasa
         self.sms = sms
         self.seal = IdentifierSeal(settings.secret_key)
+        self.policy = PolicyAnswers(settings, flow, speaker, prompter, sms, self._no_match)
         ended = {MODE_TRANSFER, MODE_ENDED}
         self.endpoints: dict[str, Endpoint] = {
             "incoming": Endpoint(self._incoming, lambda mode: True),
@@ -112,6 +120,9 @@ class CallDialogue:
             MODE_BUTTONS: self._button_key,
             MODE_FREE: self._answer_key,
             MODE_CALLBACK_NUMBER: self._callback_number_key,
+            MODE_POLICY_OFFER: self.policy.offer_key,
+            MODE_POLICY_MATERIALS: self.policy.materials_key,
+            MODE_POLICY_NUMBER: self.policy.number_key,
         }
         self.secure_keys_anywhere: dict[str, KeyHandler] = {
             keys.repeat: self._repeat_key,
@@ -156,7 +167,7 @@ class CallDialogue:
                        or (self.keys_at_menus.get(digits) if state.mode in KEY_MODES else None)
                        or self.keys_by_mode.get(state.mode, self._unexpected_key))
             return handler(state, digits, deadline)
-        if speech is not None and state.mode != MODE_CALLBACK_NUMBER:
+        if speech is not None and state.mode not in KEYPAD_MODES:
             said = speech.strip()
             if not said:
                 return self._no_match(state, deadline)
@@ -172,6 +183,8 @@ class CallDialogue:
         return handler(state, digits, deadline)
 
     def _no_input(self, state: CallState, params: Params, deadline: float) -> str:
+        if state.mode in POLICY_MODES:  # no fault: the caller heard a complete answer
+            return self.policy.silence(state)
         state.no_input += 1
         if state.no_input > self.flow.no_input.reprompts:
             return self.agents.escalate(state, reason="no_input", end_after_callback=True)
@@ -243,7 +256,7 @@ class CallDialogue:
     def _menu(self, state: CallState, name: str, lead: list[Part] | None = None) -> str:
         listing = self.speaker.menu(self.menus[name])
         state.menu = name
-        state.buttons = []
+        state.buttons, state.policy = [], {}
         return self.prompter.listen(state, (lead or []) + listing, MODE_MENU, listing)
 
     def _no_match(self, state: CallState, deadline: float, lead: list[Part] | None = None) -> str:
@@ -259,6 +272,7 @@ class CallDialogue:
              intent: str | None = None, entities: dict[str, str] | None = None,
              outcome: SecureOutcome | None = None) -> str:
         state.no_match = state.no_input = 0
+        state.policy = {}
         timeout = deadline - time.monotonic()
         metadata = {"caller_number": state.from_number} if state.from_number else {}
         try:
@@ -303,6 +317,8 @@ class CallDialogue:
         state.buttons = []
         if reply.free_input:
             return self.prompter.listen(state, reply.parts, MODE_FREE, reply.last_parts)
+        if reply.policy is not None:
+            return self.policy.offer(state, reply.parts, reply.policy)
         state.answered = True
         hint = self.speaker.prompt("idle_hint")
         return self.prompter.listen(state, reply.parts + hint, MODE_IDLE, hint)

@@ -15,21 +15,30 @@ and the turn its answer belongs to.
   (the phone has its own prompt);
 - ``custom.handover``: a person; the message's text is said before the transfer;
 - ``custom.complaint_ticket``: the ticket's SMS sentence, said where it occurs;
+- ``custom.policy_answer``: the text said was a policy answer (topic, answer
+  version, materials): the call offers its full text by SMS and its materials
+  (:mod:`.policy`); Rasa's collecting channel delivers it as a message of its
+  own right after the text;
 - ``response`` listed in ``voice.responses.end_call``: the end of the call;
   the last response listed as a free-input one: the caller answers freely.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot.flows import Menu
 from bot.flows.voice import VoiceFlow
+from bot.knowledge.content import MATERIALS_MAX
 from bot.gateway.voice.readout import Part, speakable
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import MODE_ENDED, MODE_TRANSFER, SECURE_MODES, Twiml
 
 MAX_BUTTON_KEYS = 9
+MAX_MATERIAL_CHARS = 200
+
+logger = logging.getLogger("bot.gateway.voice")
 
 
 class Speaker:
@@ -68,6 +77,29 @@ class Speaker:
         return self.say("，".join(phrases) + "。")
 
 
+@dataclass(frozen=True)
+class PolicyAnswer:
+    """The policy answer just said: its topic, answer version and materials."""
+
+    topic: str
+    version: int
+    materials: tuple[str, ...] = ()
+
+
+def policy_answer(raw: Any) -> PolicyAnswer | None:
+    """``custom.policy_answer`` as a :class:`PolicyAnswer`, or None when malformed."""
+    if not isinstance(raw, dict):
+        return None
+    topic, version, materials = raw.get("topic"), raw.get("version"), raw.get("materials") or []
+    if (not isinstance(topic, str) or not topic.strip() or isinstance(version, bool)
+            or not isinstance(version, int) or version <= 0 or not isinstance(materials, list)):
+        logger.warning("policy_answer payload refused (topic, version or materials malformed)")
+        return None
+    items = tuple(item.strip()[:MAX_MATERIAL_CHARS] for item in materials
+                  if isinstance(item, str) and item.strip())
+    return PolicyAnswer(topic=topic.strip(), version=version, materials=items[:MATERIALS_MAX])
+
+
 @dataclass
 class Reply:
     """The assistant's messages as the phone will say them, and what they ask for."""
@@ -80,6 +112,7 @@ class Reply:
     handover_text: str = ""       # ... and says this before the transfer
     end: bool = False             # the call ends after the parts
     free_input: bool = False      # the caller answers freely (speech, or digits and #)
+    policy: PolicyAnswer | None = None  # a policy answer was said: offer its SMS and materials
 
 
 def read_reply(messages: list[dict[str, Any]], speaker: Speaker,
@@ -108,6 +141,8 @@ def read_reply(messages: list[dict[str, Any]], speaker: Speaker,
             reply.parts += reply.last_parts
         if custom.get("complaint_ticket"):
             reply.parts += ticket_sms(str(custom["complaint_ticket"]))
+        if "policy_answer" in custom:
+            reply.policy = policy_answer(custom["policy_answer"]) or reply.policy
         if isinstance(message.get("buttons"), list) and message["buttons"]:
             reply.buttons = [b for b in message["buttons"] if isinstance(b, dict)][:MAX_BUTTON_KEYS]
         if response in rules.end_call:

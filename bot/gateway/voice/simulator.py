@@ -81,6 +81,7 @@ class PhoneSimulator:
         self.ended = False
         self.transcript: list[tuple[str, str]] = []
         self.latencies_ms: list[float] = []
+        self.last_request: tuple[str, dict[str, str]] | None = None
 
     # ------------------------------------------------------------ the wire
 
@@ -103,6 +104,7 @@ class PhoneSimulator:
         return response
 
     def _request(self, url: str, params: dict[str, str], heard: Heard, depth: int = 0) -> Heard:
+        self.last_request = (url, dict(params))
         response = self.post(url, params)
         if response.status_code != 200:
             raise RuntimeError(f"gateway answered HTTP {response.status_code} for {url}")
@@ -189,6 +191,19 @@ class PhoneSimulator:
             self._end(Heard())
             return Heard(ended=True)
         return self._request(self._silence_url, self._params(), Heard())
+
+    def resend(self) -> str:
+        """Post the last webhook again, as Twilio does when an answer is late or lost.
+
+        Returns the TwiML answered (not played: the call goes on where it was).
+        """
+        if self.last_request is None:
+            raise RuntimeError("nothing was sent yet")
+        url, params = self.last_request
+        response = self.post(url, params)
+        if response.status_code != 200:
+            raise RuntimeError(f"gateway answered HTTP {response.status_code} for {url}")
+        return response.text
 
     def hang_up(self) -> None:
         """The caller hangs up."""

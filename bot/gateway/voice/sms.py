@@ -1,7 +1,8 @@
-"""SMS to callers (the complaint ticket and its reply deadline).
+"""SMS to callers: the complaint ticket and its reply deadline, a policy answer in full.
 
 Every SMS first goes to the ``sms_outbox`` table, once per purpose and
-reference (a retried webhook does not send a second SMS). When
+reference (a retried webhook does not send a second SMS): the ticket id for
+a complaint, the call and the answer version for a policy answer. When
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM_NUMBER`` are
 set, :meth:`SmsSender.deliver` sends it through Twilio's REST API, in a
 background thread so that the caller does not wait, and records the outcome;
@@ -16,24 +17,36 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import mask_phone, normalize_phone
 from bot.records.complaints import find_complaint
+from bot.records.knowledge import answer_by_version
 from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 PURPOSE_COMPLAINT_TICKET = "complaint_ticket"
+PURPOSE_POLICY_ANSWER = "policy_answer"
 
 
 def mobile_number(value: str | None) -> str | None:
     """A Chinese mobile number (11 digits, 1[3-9]…) from any form, else None."""
     phone = normalize_phone(value or "")
     return phone if phone and phone.startswith("1") else None
+
+
+def policy_reference(call_sid: str, version_id: int) -> str:
+    """The outbox reference of a policy answer's SMS: one per call and answer version.
+
+    The call's 32 hex digits without "CA" (the column holds 40 characters); the
+    row's ``call_sid`` keeps the whole CallSid.
+    """
+    return f"{call_sid.removeprefix('CA')}:{version_id}"
 
 
 def date_text(day: date) -> str:
@@ -96,6 +109,41 @@ class SmsSender:
             session.flush()
         logger.info("SMS for complaint %s queued to %s", ticket_id, mask_phone(to))
         return message
+
+    def queue_policy_answer(self, session: Session, *, call_sid: str, topic: str, version_id: int,
+                            to_number: str, now: datetime | None = None) -> SmsMessage | None:
+        """Queue the full SMS text of the answer version the caller just heard.
+
+        At most one per call and version: a retried webhook, or the caller
+        asking again, gets the row already queued. None when the version is
+        not an approved version of ``topic`` (nothing to send).
+        """
+        reference = policy_reference(call_sid, version_id)
+        existing = self._queued(session, PURPOSE_POLICY_ANSWER, reference)
+        if existing is not None:
+            return existing
+        version = answer_by_version(session, version_id)
+        if version is None or version.topic.key != topic:
+            logger.warning("no approved answer version %s of %s to send by SMS", version_id, topic)
+            return None
+        message = SmsMessage(
+            to_number=to_number, body=version.sms_text, purpose=PURPOSE_POLICY_ANSWER,
+            reference=reference, status=SmsStatus.pending, call_sid=call_sid,
+            created_at=utc_now(now),
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:  # the same webhook, handled twice at once
+            return self._queued(session, PURPOSE_POLICY_ANSWER, reference)
+        logger.info("SMS of answer %s (%s) queued to %s", version_id, topic, mask_phone(to_number))
+        return message
+
+    @staticmethod
+    def _queued(session: Session, purpose: str, reference: str) -> SmsMessage | None:
+        return session.scalar(select(SmsMessage).where(
+            SmsMessage.purpose == purpose, SmsMessage.reference == reference))
 
     def deliver(self, message_id: int) -> SmsStatus:
         """Send one queued SMS through Twilio and record the outcome."""

@@ -66,6 +66,9 @@ class CallState:
     secure_failures: int = 0
     masked_account: str | None = None
     intents: list[str] = field(default_factory=list)
+    # The policy answer being offered (bot.gateway.voice.policy): topic, version,
+    # materials, the first item said last, number retries. Kept with the prompts.
+    policy: dict[str, Any] = field(default_factory=dict)
     turns: int = 0
     answered: bool = False
     transferred: bool = False
@@ -131,6 +134,7 @@ def load_state(session: Session, call_sid: str) -> CallState | None:
         secure_failures=state.secure_failures,
         masked_account=state.masked_account,
         intents=list(state.intents or []),
+        policy=dict(speech["policy"]) if isinstance(speech.get("policy"), dict) else {},
         turns=call.turns,
         answered=call.answered,
         transferred=call.transferred,
@@ -147,7 +151,7 @@ def save_state(session: Session, state: CallState, *, now: datetime) -> None:
             menu=state.menu,
             buttons=state.buttons,
             last_speech={"full": parts_to_json(state.speech),
-                         "short": parts_to_json(state.reprompt)},
+                         "short": parts_to_json(state.reprompt), "policy": state.policy},
             no_input=state.no_input,
             no_match=state.no_match,
             sealed_identifier=state.sealed_identifier,

@@ -26,6 +26,9 @@ def test_the_shipped_voice_flow_is_valid() -> None:
     assert flow.responses.is_free_input("utter_ask_complaint_phone")
     assert not flow.responses.is_free_input("utter_greet")
     assert "utter_goodbye" in flow.responses.end_call
+    policy = flow.policy_answer
+    assert (policy.sms_key, policy.materials_key, policy.materials_per_prompt) == ("1", "2", 3)
+    assert policy.prompt("offer_sms", key="1") == "完整内容需要发短信给您吗？需要请按1。"
 
 
 def _copy_flows(tmp_path: Path) -> Path:
@@ -84,6 +87,16 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("voice.responses.free_input", ["Not A Name"]), "list of response names"),
         (_set("voice.sms.complaint_ticket", "{ticket}"), "unknown placeholder ['ticket']"),
         (_set("voice", "not a mapping"), "needs a 'voice' mapping"),
+        (_set("voice.policy_answer", KeyError), "'voice.policy_answer' must be a mapping"),
+        (_set("voice.policy_answer.sms_key", "*"), "'sms_key' '*' is voice.keys.repeat"),
+        (_set("voice.policy_answer.materials_key", "#"), "'materials_key' '#' is voice.keys.main_menu"),
+        (_set("voice.policy_answer.materials_key", "1"), "two different keys"),
+        (_set("voice.policy_answer.sms_key", "12"), "one key"),
+        (_set("voice.policy_answer.materials_per_prompt", 0), "materials_per_prompt"),
+        (_set("voice.policy_answer.prompts.offer_sms", "需要发短信吗？"), "must contain ['{key}']"),
+        (_set("voice.policy_answer.prompts.sms_sent", "已发送到{number}"), "unknown placeholder ['number']"),
+        (_set("voice.policy_answer.prompts.ask_number", KeyError), "'ask_number' must be a non-empty text"),
+        (_set("voice.policy_answer.prompts.surprise", "多余"), "unknown prompt ['surprise']"),
     ],
 )
 def test_a_broken_voice_flow_names_the_file_and_the_fault(tmp_path: Path, change, fault: str) -> None:

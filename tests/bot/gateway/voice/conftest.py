@@ -3,7 +3,9 @@
 Unit-level tests drive the gateway with Flask's test client, every request
 signed like Twilio signs it, on SQLite and PostgreSQL (``db_url``), with Rasa
 deliberately unreachable: what they test never needs the assistant, or tests
-that its absence is handled. End-to-end tests (``test_calls.py``) run the real
+that its absence is handled; or with the ``rasa`` fixture, a stand-in for
+Rasa's voice channel answering with the messages a test queues. The phone
+simulator can call that gateway too (``phone``: no server, no network). End-to-end tests (``test_calls.py``) run the real
 assistant (the ``stack`` fixture) behind a gateway served on a free port and
 call it with the phone simulator.
 """
@@ -14,13 +16,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from lxml import etree
 
 from bot.gateway import create_app
+from bot.gateway.rasa import RasaClient
+from bot.gateway.voice.simulator import PhoneSimulator
 from bot.gateway.voice.security import SIGNATURE_HEADER, sign
 from bot.settings import Settings, load_settings
 
@@ -114,6 +120,64 @@ class Twilio:
 @pytest.fixture
 def twilio(app, voice_settings: Settings) -> Twilio:  # type: ignore[no-untyped-def]
     return Twilio(app.test_client(), voice_settings)
+
+
+class StandInRasa:
+    """Rasa's ``voice`` channel as the RasaClient's ``http`` session."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.replies: list[list[dict[str, Any]]] = []
+
+    def answer(self, *messages: dict[str, Any]) -> None:
+        self.replies.append(list(messages))
+
+    def post(self, url: str, *, json: dict[str, Any], headers: dict[str, str],
+             timeout: tuple[float, float]) -> SimpleNamespace:
+        assert url.endswith("/webhooks/voice/webhook") and headers["X-Gateway-Secret"]
+        assert 0 < timeout[1] < 1.5  # within the turn deadline of the test settings
+        self.bodies.append(json)
+        messages = self.replies.pop(0) if self.replies else [{"text": "好的。"}]
+        return SimpleNamespace(status_code=200, json=lambda: messages)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.bodies[-1]
+
+
+@pytest.fixture
+def rasa(app) -> StandInRasa:  # type: ignore[no-untyped-def]
+    stand_in = StandInRasa()
+    app.extensions["voice"].dialogue.rasa = RasaClient(
+        "http://rasa.invalid", channel="voice", channel_secret="test-secret", http=stand_in)
+    return stand_in
+
+
+class TestClientHttp:
+    """The Flask test client as the phone simulator's HTTP session."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def post(self, url: str, *, data: dict[str, str], headers: dict[str, str],
+             timeout: float) -> SimpleNamespace:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = self.client.post(path, data=data, headers=headers)
+        return SimpleNamespace(status_code=response.status_code, content=response.data,
+                               text=response.get_data(as_text=True))
+
+
+@pytest.fixture
+def phone(app, voice_settings: Settings) -> Callable[..., PhoneSimulator]:  # type: ignore[no-untyped-def]
+    """Calls to the test gateway: ``phone(caller)`` dials call 1 from ``caller``."""
+    def dial(caller: str = CALLER, n: int = 1) -> PhoneSimulator:
+        simulator = PhoneSimulator("http://localhost", voice_settings.twilio_auth_token,
+                                   from_number=caller, call_sid=call_sid(n),
+                                   session=TestClientHttp(app.test_client()))  # type: ignore[arg-type]
+        assert "欢迎致电成都住房公积金管理中心" in simulator.dial().text
+        return simulator
+    return dial
 
 
 # ----------------------------------------------------------------- live gateway

@@ -9,13 +9,11 @@ records what the gateway sent and answers with the messages the test queued.
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.gateway.rasa import RasaClient
 from bot.gateway.voice.twiml import MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD
 from bot.records.complaints import create_complaint
 from bot.records.verification import VerifyResult
@@ -26,6 +24,7 @@ from bot.records.voice_models import SmsMessage, VoiceCallState, VoiceTurn
 from tests.bot.gateway.voice.conftest import (
     CALLER,
     MAIN_MENU_WORDS,
+    StandInRasa,
     Twilio,
     call_sid,
     parse,
@@ -163,37 +162,6 @@ def test_too_many_malformed_entries_lead_to_a_person(twilio: Twilio, db_url: str
 
 
 # ------------------------------------------------------------------ the assistant's replies
-
-
-class StandInRasa:
-    """Rasa's ``voice`` channel as the RasaClient's ``http`` session."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.replies: list[list[dict[str, Any]]] = []
-
-    def answer(self, *messages: dict[str, Any]) -> None:
-        self.replies.append(list(messages))
-
-    def post(self, url: str, *, json: dict[str, Any], headers: dict[str, str],
-             timeout: tuple[float, float]) -> SimpleNamespace:
-        assert url.endswith("/webhooks/voice/webhook") and headers["X-Gateway-Secret"]
-        assert 0 < timeout[1] < 1.5  # within the turn deadline of the test settings
-        self.bodies.append(json)
-        messages = self.replies.pop(0) if self.replies else [{"text": "好的。"}]
-        return SimpleNamespace(status_code=200, json=lambda: messages)
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.bodies[-1]
-
-
-@pytest.fixture
-def rasa(app) -> StandInRasa:  # type: ignore[no-untyped-def]
-    stand_in = StandInRasa()
-    app.extensions["voice"].dialogue.rasa = RasaClient(
-        "http://rasa.invalid", channel="voice", channel_secret="test-secret", http=stand_in)
-    return stand_in
 
 
 def test_a_menu_key_sends_its_intent_and_the_answer_is_said(twilio: Twilio, rasa: StandInRasa) -> None:

@@ -13,7 +13,13 @@ from lxml import etree
 from bot.flows import menus
 from bot.flows.voice import voice_flow
 from bot.gateway.voice.readout import Part, Pause
-from bot.gateway.voice.render import MAX_BUTTON_KEYS, Prompter, Speaker, read_reply
+from bot.gateway.voice.render import (
+    MAX_BUTTON_KEYS,
+    PolicyAnswer,
+    Prompter,
+    Speaker,
+    read_reply,
+)
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import (
     MODE_ENDED,
@@ -120,6 +126,27 @@ def test_a_handover_keeps_its_text_for_the_transfer(speaker: Speaker) -> None:
     reply = read_reply([{"text": "正在为您转接人工客服。", "custom": {"handover": True}}], speaker, no_sms)
     assert reply.handover and reply.handover_text == "正在为您转接人工客服。"
     assert reply.parts == []
+
+
+def test_a_policy_answer_is_recorded_from_its_own_message(speaker: Speaker) -> None:
+    # Rasa's collecting channel: the text, then the custom payload as a message of its own.
+    reply = read_reply([{"text": "租房提取每月最多1500元。"},
+                        {"custom": {"policy_answer": {"topic": "withdraw_rent", "version": 12,
+                                                      "materials": [" 本人身份证 ", "", 3, "租赁合同"]}}}],
+                       speaker, no_sms)
+    assert words(reply.parts) == "租房提取每月最多一千五百元。"
+    assert words(reply.last_parts) == "租房提取每月最多一千五百元。"  # not replaced by the payload
+    assert reply.policy == PolicyAnswer("withdraw_rent", 12, ("本人身份证", "租赁合同"))
+
+
+@pytest.mark.parametrize("payload", [
+    None, "withdraw_rent", {"topic": "withdraw_rent"}, {"topic": "withdraw_rent", "version": 0},
+    {"topic": "withdraw_rent", "version": "12"}, {"topic": " ", "version": 12},
+    {"topic": "withdraw_rent", "version": 12, "materials": "本人身份证"},
+])
+def test_a_malformed_policy_answer_is_ignored(speaker: Speaker, payload: Any) -> None:
+    reply = read_reply([{"text": "好的。", "custom": {"policy_answer": payload}}], speaker, no_sms)
+    assert reply.policy is None and words(reply.parts) == "好的。"
 
 
 def test_the_ticket_sms_is_said_right_after_the_ticket(speaker: Speaker) -> None:

@@ -1,19 +1,24 @@
-"""The complaint-ticket SMS: outbox without Twilio credentials, Twilio REST with them.
+"""SMS to callers (complaint ticket, policy answer): outbox without Twilio credentials,
+Twilio REST with them.
 
 No test touches the network: with credentials, the Twilio client is replaced
 by a stand-in that records what would have been sent.
 """
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.flows.voice import voice_flow
-from bot.gateway.voice.sms import SmsSender, date_text, mobile_number
+from bot.gateway.voice.sms import SmsSender, date_text, mobile_number, policy_reference
+from bot.knowledge.content import Content, SeedTopic, SeedVersion
 from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
+from bot.records.knowledge import find_topic
+from bot.records.knowledge_editing import load_seed
 from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import load_settings
 
@@ -78,6 +83,60 @@ def test_no_mobile_anywhere_means_no_sms(db_url: str) -> None:
 
 def test_an_unknown_ticket_sends_nothing(db_url: str) -> None:
     assert _queue(_sender(db_url), db_url, "TS2611279999") is None
+
+
+SID = "CA" + "1" * 32
+
+
+def _versions(db_url: str) -> list[int]:
+    """A topic with two approved versions; their ids."""
+    versions = tuple(
+        SeedVersion(Content(full_text=f"第{n}版。", spoken_text=f"第{n}版。",
+                            sms_text=f"【成都住房公积金】第{n}版全文。"), date(2026, n, 1), None)
+        for n in (1, 2))
+    with session_scope(db_url) as session:
+        load_seed(session, [SeedTopic(key="withdraw_rent", category="提取", title="租房提取",
+                                      ask="租房可以提取公积金吗", scope="租房", versions=versions)])
+    with session_scope(db_url) as session:
+        topic = find_topic(session, "withdraw_rent")
+        assert topic is not None
+        return [version.id for version in topic.versions]
+
+
+def _queue_answer(sender: SmsSender, db_url: str, version: int, to: str = "13800000009",
+                  topic: str = "withdraw_rent", call_sid: str = SID) -> SmsMessage | None:
+    with session_scope(db_url) as session:
+        return sender.queue_policy_answer(session, call_sid=call_sid, topic=topic,
+                                          version_id=version, to_number=to)
+
+
+def test_a_policy_answer_is_queued_once_per_call_and_version(db_url: str) -> None:
+    first_version, second_version = _versions(db_url)
+    sender = _sender(db_url)
+    first = _queue_answer(sender, db_url, first_version)
+    again = _queue_answer(sender, db_url, first_version, to="13912345678")
+    other = _queue_answer(sender, db_url, second_version)
+    later_call = _queue_answer(sender, db_url, first_version, call_sid="CA" + "2" * 32)
+    assert first is not None and again is not None and first.id == again.id
+    assert other is not None and later_call is not None
+    with session_scope(db_url) as session:
+        rows = list(session.scalars(select(SmsMessage).order_by(SmsMessage.id)))
+        assert [(r.body, r.to_number) for r in rows] == [
+            ("【成都住房公积金】第1版全文。", "13800000009"),
+            ("【成都住房公积金】第2版全文。", "13800000009"),
+            ("【成都住房公积金】第1版全文。", "13800000009")]
+        assert rows[0].reference == policy_reference(SID, first_version)
+        assert all(len(r.reference) <= 40 and r.purpose == "policy_answer" for r in rows)
+
+
+@pytest.mark.parametrize("topic", ["withdraw_purchase", ""])
+def test_a_version_of_another_topic_or_unknown_is_not_sent(db_url: str, topic: str) -> None:
+    first_version, _ = _versions(db_url)
+    sender = _sender(db_url)
+    assert _queue_answer(sender, db_url, first_version, topic=topic) is None
+    assert _queue_answer(sender, db_url, 999_999) is None
+    with session_scope(db_url) as session:
+        assert session.scalar(select(func.count(SmsMessage.id))) == 0
 
 
 class RecordingTwilio:
