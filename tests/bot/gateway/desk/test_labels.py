@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from bot.gateway import create_app
-from bot.gateway.desk import accounts, complaints, learning, queues
+from bot.gateway.desk import (
+    accounts,
+    complaints,
+    knowledge,
+    knowledge_forms,
+    knowledge_review,
+    learning,
+    queues,
+)
 from bot.nlu.training_data import known_labels
-from bot.records import complaint_lifecycle, handovers, staff
+from bot.records import complaint_lifecycle, handovers, knowledge_editing, staff
 from bot.records import learning as learning_records
 from bot.records import complaints as complaint_records
 from bot.records.base import Channel
@@ -35,10 +43,12 @@ def _codes_in(module, pattern: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     raised = set()
-    for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records):
-        raised |= _codes_in(module, r'(?:Error|abort)\(\s*"([a-z_]+)"')
+    for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records,
+                   knowledge_editing, knowledge, knowledge_review, knowledge_forms):
+        raised |= _codes_in(module, r'(?:Error|abort|add)\(\s*"([a-z_]+)"')
     assert {"transition_not_allowed", "supervisor_only", "complaint_not_found",
-            "label_invalid", "miss_not_found"} <= raised
+            "label_invalid", "miss_not_found", "knowledge_problems", "knowledge_key_taken",
+            "knowledge_source_line_invalid", "knowledge_effective_from_required"} <= raised
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}
     raised.add("callback_result_too_long")
@@ -49,8 +59,9 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
-    for module in (accounts, complaints, queues, learning):
+    for module in (accounts, complaints, queues, learning, knowledge, knowledge_review):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
+        codes |= _codes_in(module, r'"(knowledge_[a-z]+ed)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')
     codes |= {f"staff_{a}_done" for a in ("unlock", "disable", "enable", "role")}
     codes |= {f"handover_{a}_done" for a in ("take", "done")}
@@ -63,7 +74,8 @@ def test_messages_are_chinese_and_placeholders_are_known(labels) -> None:  # typ
     for code, text in labels.MESSAGES.items():
         assert CHINESE.search(text), code
         for name in re.findall(r"%\((\w+)\)s", text):
-            assert name in ("limit", "length", "owner", "added"), (code, name)
+            assert name in ("limit", "length", "owner", "added", "minimum", "line", "day"), (
+                code, name)
 
 
 def test_status_and_channel_labels_cover_every_code(labels) -> None:  # type: ignore[no-untyped-def]
@@ -114,3 +126,14 @@ def test_every_training_label_and_miss_kind_has_chinese_words(labels) -> None:  
         assert (topic or label) in words, label
         assert CHINESE.search(str(labels.label_name(label))), label
     assert {"misses_harvested", "miss_labelled"} <= set(labels.AUDIT_ACTIONS)
+
+
+def test_every_knowledge_audit_action_and_status_has_chinese_words(labels) -> None:  # type: ignore[no-untyped-def]
+    from bot.records.knowledge_models import TopicStatus, VersionStatus
+
+    actions = _codes_in(knowledge_editing, r'audit\(session, \w+, "([a-z_]+)"')
+    assert {"knowledge_draft", "knowledge_approve", "knowledge_topic_add"} <= actions
+    assert sorted(action for action in actions if action not in labels.AUDIT_ACTIONS) == []
+    assert {"policy_topic", "policy_version"} <= set(labels.AUDIT_TARGETS)
+    assert set(labels.TOPIC_STATUSES) == {status.value for status in TopicStatus}
+    assert set(labels.VERSION_STATUSES) == {status.value for status in VersionStatus}
