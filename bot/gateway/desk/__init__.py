@@ -7,7 +7,8 @@ response forbids framing and allows resources only from the gateway itself.
 
 Modules: :mod:`.auth` (log-in, sessions, CSRF, roles), :mod:`.complaints`,
 :mod:`.queues` (hand-overs and callbacks), :mod:`.learning` (the learning
-inbox, 待学习), :mod:`.overview` (service figures, charts, CSV export),
+inbox, 待学习), :mod:`.releases` (模型发布: retrain and publish the model),
+:mod:`.overview` (service figures, charts, CSV export),
 :mod:`.accounts` (log-in pages, password, staff administration),
 :mod:`.tracker` (read-only figures from the Rasa tracker store),
 :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
@@ -26,4 +27,12 @@ def init_app(app: Flask) -> None:
 
 
 # The views register themselves on ``bp``.
-from bot.gateway.desk import accounts, auth, complaints, learning, overview, queues  # noqa: E402,F401
+from bot.gateway.desk import (  # noqa: E402,F401
+    accounts,
+    auth,
+    complaints,
+    learning,
+    overview,
+    queues,
+    releases,
+)
