@@ -55,6 +55,22 @@ def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _urls(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``http(s)://`` base URLs (no trailing slash)."""
+    return tuple(url for url in (_base_url({name: raw}, name) for raw in
+                                 (env.get(name) or "").split(",")) if url)
+
+
 def _samesite(env: dict[str, str], name: str, default: str) -> str:
     raw = (env.get(name) or default).strip().capitalize()
     if raw not in ("Lax", "Strict", "None"):
@@ -130,11 +146,27 @@ class Settings:
     # Reverse proxies in front of the gateway (client address, scheme and host
     # are taken from their X-Forwarded-* headers, ProxyFix in bot/gateway).
     trusted_proxies: int = 0
+    # model releases (issue 9, bot/knowledge/release.py): every Rasa replica to
+    # load a published model (default: RASA_URL alone), the Rasa environment and
+    # config that train it, the drop in held-out accuracy tolerated, where
+    # published models are kept (readable by every replica at that path), and the
+    # folder Rasa loads its first model from (``rasa run --model``).
+    rasa_urls: tuple[str, ...] = ()
+    release_rasa: str = str(PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa")
+    release_config: str = str(PROJECT_ROOT / "config.yml")
+    release_tolerance: float = 0.005
+    release_models_dir: str = str(VAR_DIR / "models" / "releases")
+    rasa_model_dir: str = str(VAR_DIR / "models")
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def replica_urls(self) -> tuple[str, ...]:
+        """Every Rasa replica (``RASA_URLS``), or ``RASA_URL`` alone."""
+        return self.rasa_urls or (self.rasa_url,)
 
     def validate(self) -> "Settings":
         """Check every value and combination; return the settings, or raise SettingsError."""
@@ -165,6 +197,10 @@ class Settings:
             raise SettingsError(
                 "VOICE_TURN_DEADLINE_MS must be 1000-12000 (Twilio gives up after 15 s), "
                 f"got {self.voice_turn_deadline_ms}"
+            )
+        if not 0 <= self.release_tolerance < 1:
+            raise SettingsError(
+                f"RELEASE_TOLERANCE must be at least 0 and below 1, got {self.release_tolerance}"
             )
         if self.is_production:
             self._validate_production()
@@ -255,5 +291,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         agent_transfer_target=(env.get("AGENT_TRANSFER_TARGET") or "").strip(),
         trusted_proxies=_trusted_proxies(env),
+        rasa_urls=_urls(env, "RASA_URLS"),
+        release_rasa=env.get("RELEASE_RASA") or defaults.release_rasa,
+        release_config=env.get("RELEASE_CONFIG") or defaults.release_config,
+        release_tolerance=_float(env, "RELEASE_TOLERANCE", defaults.release_tolerance),
+        release_models_dir=env.get("RELEASE_MODELS_DIR") or defaults.release_models_dir,
+        rasa_model_dir=env.get("RASA_MODEL_DIR") or defaults.rasa_model_dir,
     )
     return settings.validate()

@@ -79,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(url)
     from bot.knowledge.release import export_examples
 
-    written = export_examples(url, args.data)
-    print(f"wrote {written}")
+    print(export_examples(url, args.data).summary())
     return 0
 
 

@@ -207,18 +207,19 @@ def plan_export(
     return {label: written[label] for label in sorted(written)}, skipped
 
 
-def render(written: dict[str, list[str]]) -> str:
-    """The file's text: Rasa NLU YAML, one block per label."""
+def render(written: dict[str, list[str]], header: str = HEADER) -> str:
+    """The file's text: Rasa NLU YAML, one block per label, below ``header``."""
     if not written:
-        return HEADER + "\nnlu: []\n"
-    parts = [HEADER, "\nnlu:\n"]
+        return header + "\nnlu: []\n"
+    parts = [header, "\nnlu:\n"]
     for label, texts in written.items():
         parts.append(f"- intent: {label}\n  examples: |\n")
         parts.extend(f"    - {text}\n" for text in texts)
     return "".join(parts)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step (a reader sees the old or the new file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -251,7 +252,7 @@ def export(
         held_out=held_out_keys(held_out),
         labels=known_labels(data_dir),
     )
-    _write_atomically(out, render(written))
+    write_atomically(out, render(written))
     now = {example_key(text) for texts in written.values() for text in texts}
     return ExportReport(path=out, written=written, skipped=skipped,
                         dropped=len(previous - now))

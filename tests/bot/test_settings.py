@@ -64,3 +64,21 @@ def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
 def test_settings_handed_to_the_gateway_are_validated_too(change: dict, named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         create_app({"HOTLINE_SETTINGS": dataclasses.replace(Settings(env="test"), **change)})
+
+
+def test_release_settings_and_the_replicas() -> None:
+    defaults = load_settings({})
+    assert defaults.replica_urls == ("http://127.0.0.1:5005",)
+    assert defaults.release_tolerance == 0.005
+    assert defaults.release_rasa.endswith(".venv/rasa/bin/rasa")
+    assert defaults.release_models_dir.endswith("var/models/releases")
+    settings = load_settings({"RASA_URL": "http://10.0.0.1:5005/",
+                              "RASA_URLS": "http://10.0.0.1:5005/, http://10.0.0.2:5005",
+                              "RELEASE_TOLERANCE": "0.01", "RELEASE_CONFIG": "tiny.yml"})
+    assert settings.replica_urls == ("http://10.0.0.1:5005", "http://10.0.0.2:5005")
+    assert (settings.release_tolerance, settings.release_config) == (0.01, "tiny.yml")
+    for env, named in (({"RASA_URLS": "10.0.0.2:5005"}, "RASA_URLS"),
+                       ({"RELEASE_TOLERANCE": "half"}, "RELEASE_TOLERANCE"),
+                       ({"RELEASE_TOLERANCE": "1.5"}, "RELEASE_TOLERANCE")):
+        with pytest.raises(SettingsError, match=named):
+            load_settings(env)

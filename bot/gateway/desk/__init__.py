@@ -8,7 +8,8 @@ response forbids framing and allows resources only from the gateway itself.
 Modules: :mod:`.auth` (log-in, sessions, CSRF, roles), :mod:`.complaints`,
 :mod:`.queues` (hand-overs and callbacks), :mod:`.learning` (the learning
 inbox, 待学习), :mod:`.knowledge` and :mod:`.knowledge_review` (the policy
-knowledge base, 政策知识库; forms in :mod:`.knowledge_forms`), :mod:`.overview` (service figures, charts, CSV export),
+knowledge base, 政策知识库; forms in :mod:`.knowledge_forms`), :mod:`.releases` (模型发布:
+retrain and publish the model), :mod:`.overview` (service figures, charts, CSV export),
 :mod:`.accounts` (log-in pages, password, staff administration),
 :mod:`.tracker` (read-only figures from the Rasa tracker store),
 :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
@@ -36,4 +37,5 @@ from bot.gateway.desk import (  # noqa: E402,F401
     learning,
     overview,
     queues,
+    releases,
 )

@@ -16,11 +16,13 @@ from bot.gateway.desk import (
     knowledge_review,
     learning,
     queues,
+    releases,
 )
 from bot.nlu.training_data import known_labels
 from bot.records import complaint_lifecycle, handovers, knowledge_editing, staff
 from bot.records import learning as learning_records
 from bot.records import complaints as complaint_records
+from bot.records import releases as release_records
 from bot.records.base import Channel
 from bot.records.service_models import ComplaintStatus
 from bot.settings import Settings
@@ -44,11 +46,13 @@ def _codes_in(module, pattern: str) -> set[str]:  # type: ignore[no-untyped-def]
 def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     raised = set()
     for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records,
-                   knowledge_editing, knowledge, knowledge_review, knowledge_forms):
+                   knowledge_editing, knowledge, knowledge_review, knowledge_forms,
+                   release_records):
         raised |= _codes_in(module, r'(?:Error|abort|add)\(\s*"([a-z_]+)"')
     assert {"transition_not_allowed", "supervisor_only", "complaint_not_found",
             "label_invalid", "miss_not_found", "knowledge_problems", "knowledge_key_taken",
-            "knowledge_source_line_invalid", "knowledge_effective_from_required"} <= raised
+            "knowledge_source_line_invalid", "knowledge_effective_from_required",
+            "release_running", "release_not_rollbackable", "release_not_found"} <= raised
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}
     raised.add("callback_result_too_long")
@@ -59,7 +63,8 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
-    for module in (accounts, complaints, queues, learning, knowledge, knowledge_review):
+    for module in (accounts, complaints, queues, learning, knowledge, knowledge_review,
+                   releases):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
         codes |= _codes_in(module, r'"(knowledge_[a-z]+ed)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')
@@ -74,8 +79,8 @@ def test_messages_are_chinese_and_placeholders_are_known(labels) -> None:  # typ
     for code, text in labels.MESSAGES.items():
         assert CHINESE.search(text), code
         for name in re.findall(r"%\((\w+)\)s", text):
-            assert name in ("limit", "length", "owner", "added", "minimum", "line", "day"), (
-                code, name)
+            assert name in ("limit", "length", "owner", "added", "minimum", "line", "day",
+                            "count"), (code, name)
 
 
 def test_status_and_channel_labels_cover_every_code(labels) -> None:  # type: ignore[no-untyped-def]
