@@ -155,7 +155,10 @@ class Settings:
     release_rasa: str = str(PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa")
     release_config: str = str(PROJECT_ROOT / "config.yml")
     release_tolerance: float = 0.005
-    release_models_dir: str = str(VAR_DIR / "models" / "releases")
+    # The directory `rasa run --model var/models` starts from: a restarted
+    # replica picks the newest model there, which is the one last published
+    # or rolled back to (both make their file the newest).
+    release_models_dir: str = str(VAR_DIR / "models")
     rasa_model_dir: str = str(VAR_DIR / "models")
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -30,6 +30,7 @@ file into ``data/nlu`` for a developer to review and commit.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -271,6 +272,7 @@ def _run(release_id: int, setup: ReleaseSetup, work: Path) -> ReleaseStatus:
     setup.models_dir.mkdir(parents=True, exist_ok=True)
     kept = setup.models_dir / f"release-{release_id}-{stamp}.tar.gz"
     shutil.move(str(model), kept)
+    os.utime(kept)  # the newest in the directory: what a restarted replica loads
     result = replicas.publish(setup.replica_urls, setup.rasa_token, kept, previous)
     if not result.ok:
         kept.unlink(missing_ok=True)
@@ -302,6 +304,8 @@ def rollback(session: Session, actor: Actor, release: ModelRelease,
         raise DeskConflictError("release_running")
     failed = replicas.load_everywhere(setup.replica_urls, setup.rasa_token,
                                       str(release.previous_model_path))
+    if not failed and Path(str(release.previous_model_path)).is_file():
+        os.utime(str(release.previous_model_path))  # a restarted replica loads it too
     if failed:
         rollback_failed(session, actor, release,
                         "；".join(f"{url}：{why}" for url, why in failed.items()))

@@ -71,7 +71,7 @@ def test_release_settings_and_the_replicas() -> None:
     assert defaults.replica_urls == ("http://127.0.0.1:5005",)
     assert defaults.release_tolerance == 0.005
     assert defaults.release_rasa.endswith(".venv/rasa/bin/rasa")
-    assert defaults.release_models_dir.endswith("var/models/releases")
+    assert defaults.release_models_dir.endswith("var/models")
     settings = load_settings({"RASA_URL": "http://10.0.0.1:5005/",
                               "RASA_URLS": "http://10.0.0.1:5005/, http://10.0.0.2:5005",
                               "RELEASE_TOLERANCE": "0.01", "RELEASE_CONFIG": "tiny.yml"})
