@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from bot.clarify import policy_offers
+
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 
 def init_app(app: Flask) -> None:
     """Register the desk on the gateway (called by :func:`bot.gateway.create_app`)."""
     app.register_blueprint(bp)
+    # Policy topics by their catalogue titles (learning inbox, labels): knowledge/*.yml.
+    app.jinja_env.globals["POLICY_TOPIC_TITLES"] = {
+        label.split("/", 1)[1]: offer.title for label, offer in policy_offers().items()}
 
 
 # The views register themselves on ``bp``.

@@ -61,7 +61,7 @@ def test_agents_pull_and_see_misses_masked_newest_first(
     order = [page.index(text) for text in ("身份证510104", "贷款利息", "我的电话是")]
     assert order == sorted(order)  # newest first
     assert "没听懂后转人工" in page and "答后被纠正" in page and "反问确认" in page
-    assert "政策咨询 · 贷款利率" in page and "71%" in page  # what the assistant guessed
+    assert "政策咨询 · 公积金贷款利率" in page and "71%" in page  # what the assistant guessed
     assert "每周未理解语句与标注率" not in page  # supervisors only
     assert "已拉取新记录：新增 0 条。" in _harvest(as_agent)
 
