@@ -9,10 +9,13 @@ commit (``bot.records``).
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from bot.records.db import get_sessionmaker
+from bot.records.errors import DeskError, DeskNotFoundError
 
 G_KEY = "records_db"
 
@@ -25,6 +28,26 @@ def db() -> Session:
         session = get_sessionmaker(url)()
         setattr(g, G_KEY, session)
     return session
+
+
+def commit_or_refusal(change: Callable[[], Any]) -> DeskError | None:
+    """Run one desk change in the request's session and commit it.
+
+    Returns None when it was committed, or the refusal (a
+    :class:`~bot.records.errors.DeskError`) after rolling back, for the view to
+    show with what was typed. A missing record is rolled back and raised: the
+    desk's 404 page.
+    """
+    try:
+        change()
+    except DeskNotFoundError:
+        db().rollback()
+        raise
+    except DeskError as exc:
+        db().rollback()
+        return exc
+    db().commit()
+    return None
 
 
 def close_db(_exc: BaseException | None = None) -> None:

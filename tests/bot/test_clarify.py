@@ -18,7 +18,6 @@ from bot.clarify import (
     parse_topics,
 )
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload
-from bot.contract import parse_intent_payload
 from bot.gateway.chat.replies import MAX_BUTTON_PAYLOAD, MAX_BUTTON_TITLE, parse_reply
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
-from bot.gateway.db import db
+from bot.gateway.db import commit_or_refusal, db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, notify
 from bot.records.base import Channel
@@ -29,7 +29,6 @@ from bot.records.complaints import (
     list_complaints,
     owners_in_use,
 )
-from bot.records.errors import DeskError, DeskNotFoundError
 from bot.records.identifiers import normalize_ticket_id
 from bot.records.service_models import Complaint, ComplaintCategory, ComplaintStatus
 from bot.records.staff import list_staff, normalize_username, staff_names
@@ -138,16 +137,11 @@ def complaint_detail(ticket_id: str) -> Any:
 
 def _act(ticket_id: str, change: Callable[[], Any], done: str, form: dict[str, str]) -> Any:
     """Run one change; on refusal show the page again with the message and the typed text."""
-    try:
-        change()
-    except DeskNotFoundError:
-        db().rollback()
-        raise
-    except DeskError as exc:
-        db().rollback()
+    refusal = commit_or_refusal(change)
+    if refusal is not None:
         complaint = get_complaint(db(), ticket_id)
-        return _detail(complaint, exc.status, error=exc.code, error_params=exc.params, form=form)
-    db().commit()
+        return _detail(complaint, refusal.status, error=refusal.code,
+                       error_params=refusal.params, form=form)
     notify(done)
     return redirect(url_for("desk.complaint_detail", ticket_id=_canonical(ticket_id)), code=303)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from bot.gateway.db import db
+from bot.gateway.db import commit_or_refusal, db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, notify, supervisor_required
 from bot.gateway.desk.knowledge import topic_page
 from bot.gateway.desk.knowledge_forms import REVIEW_FIELDS, FormErrors, read_day, typed
-from bot.records.errors import DeskError, DeskNotFoundError, DeskValidationError
+from bot.records.errors import DeskValidationError
 from bot.records.knowledge_editing import approve, get_version, reject, submit
 from bot.records.knowledge_models import PolicyVersion
 
@@ -25,17 +25,12 @@ from bot.records.knowledge_models import PolicyVersion
 def _act(version: PolicyVersion, change: Callable[[], Any], done: str,
          review: dict[str, str] | None = None, **params: Any) -> Any:
     """Run one change; a refusal shows the topic page with the reason and what was typed."""
-    try:
-        change()
-    except DeskNotFoundError:
-        db().rollback()
-        raise
-    except DeskError as exc:
-        db().rollback()
-        return topic_page(version.topic, exc.status, shown_id=version.id, error=exc.code,
-                          error_params=exc.params, problems=exc.params.get("problems") or [],
+    refusal = commit_or_refusal(change)
+    if refusal is not None:
+        return topic_page(version.topic, refusal.status, shown_id=version.id, error=refusal.code,
+                          error_params=refusal.params,
+                          problems=refusal.params.get("problems") or [],
                           review=review or {}, review_id=version.id)
-    db().commit()
     notify(done, **params)
     return redirect(url_for("desk.knowledge_topic", key=version.topic.key, v=version.id),
                     code=303)

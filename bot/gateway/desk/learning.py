@@ -12,11 +12,10 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from bot.gateway.db import db
+from bot.gateway.db import commit_or_refusal, db
 from bot.gateway.desk import bp, charts
 from bot.gateway.desk.auth import current_staff, notify, settings
 from bot.nlu.training_data import known_labels
-from bot.records.errors import DeskError, DeskNotFoundError
 from bot.records.learning import (
     PAGE_SIZE,
     InboxFilters,
@@ -107,15 +106,10 @@ def learning_harvest() -> Any:
 @bp.post("/learning/<int:miss_id>/label")
 def learning_label(miss_id: int) -> Any:
     label = (request.form.get("label") or "")[:80]
-    try:
-        label_miss(db(), current_staff(), miss_id, label, known_labels())
-    except DeskNotFoundError:
-        db().rollback()
-        raise
-    except DeskError as exc:
-        db().rollback()
-        return _inbox(exc.status, error=exc.code, error_id=miss_id)
-    db().commit()
+    refusal = commit_or_refusal(
+        lambda: label_miss(db(), current_staff(), miss_id, label, known_labels()))
+    if refusal is not None:
+        return _inbox(refusal.status, error=refusal.code, error_id=miss_id)
     notify("learning_labelled")
     kept = {key: request.args[key] for key in ("kind", "state", "page") if request.args.get(key)}
     return redirect(url_for("desk.learning_inbox", **kept), code=303)

@@ -5,10 +5,9 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from bot.gateway.db import db
+from bot.gateway.db import commit_or_refusal, db
 from bot.gateway.desk import bp
 from bot.gateway.desk.auth import current_staff, notify
-from bot.records.errors import DeskError, DeskNotFoundError
 from bot.records.handovers import (
     finish_callback,
     finish_handover,
@@ -58,15 +57,9 @@ def handover_list() -> Any:
 
 def _handover_change(handover_id: int, action: str) -> Any:
     change = take_handover if action == "take" else finish_handover
-    try:
-        change(db(), current_staff(), handover_id)
-    except DeskNotFoundError:
-        db().rollback()
-        raise
-    except DeskError as exc:
-        db().rollback()
-        return _handover_page(exc.status, error=exc.code, error_params=exc.params)
-    db().commit()
+    refusal = commit_or_refusal(lambda: change(db(), current_staff(), handover_id))
+    if refusal is not None:
+        return _handover_page(refusal.status, error=refusal.code, error_params=refusal.params)
     notify(f"handover_{action}_done")
     return redirect(url_for("desk.handover_list", status=request.args.get("status") or None),
                     code=303)
@@ -97,16 +90,10 @@ def callback_reveal(callback_id: int) -> Any:
 @bp.post("/callbacks/<int:callback_id>/done")
 def callback_done(callback_id: int) -> Any:
     result = request.form.get("result", "")[:2000]
-    try:
-        finish_callback(db(), current_staff(), callback_id, result)
-    except DeskNotFoundError:
-        db().rollback()
-        raise
-    except DeskError as exc:
-        db().rollback()
-        return _callback_page(exc.status, error=exc.code, error_params=exc.params,
-                              error_id=callback_id,
-                              form={"result": result})
-    db().commit()
+    refusal = commit_or_refusal(
+        lambda: finish_callback(db(), current_staff(), callback_id, result))
+    if refusal is not None:
+        return _callback_page(refusal.status, error=refusal.code, error_params=refusal.params,
+                              error_id=callback_id, form={"result": result})
     notify("callback_done")
     return redirect(url_for("desk.callback_list"), code=303)

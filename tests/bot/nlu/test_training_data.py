@@ -143,6 +143,6 @@ def test_a_missing_evaluation_set_stops_the_export(data_dir: Path, tmp_path: Pat
 
 
 def test_the_real_evaluation_sets_are_readable() -> None:
-    """The default check reads both sets (by code only) and finds utterances in each."""
+    """The default check reads every set (by code only) and finds utterances in each."""
     keys = training_data.held_out_keys(training_data.HELD_OUT_SETS)
-    assert set(keys.values()) == {"heldout.yml", "team_set.yml"}
+    assert set(keys.values()) == {"heldout.yml", "team_set.yml", "fresh.yml", "kb_heldout.yml"}
