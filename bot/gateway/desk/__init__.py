@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from bot.clarify import policy_offers
+from bot.clarify import load_topics
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -28,8 +28,10 @@ def init_app(app: Flask) -> None:
     """Register the desk on the gateway (called by :func:`bot.gateway.create_app`)."""
     app.register_blueprint(bp)
     # Policy topics by their catalogue titles (learning inbox, labels): knowledge/*.yml.
+    # load_topics is read once per process (the catalogue is 7 YAML files).
     app.jinja_env.globals["POLICY_TOPIC_TITLES"] = {
-        label.split("/", 1)[1]: offer.title for label, offer in policy_offers().items()}
+        label.split("/", 1)[1]: offer.title
+        for label, offer in load_topics().offers.items() if label.startswith("faq/")}
 
 
 # The views register themselves on ``bp``.
