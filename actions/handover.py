@@ -7,7 +7,7 @@ from typing import Text
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.common import RecordsAction, channel_of, intent_path
-from bot.records import accounts, handovers, knowledge
+from bot.records import accounts, handovers
 from bot.records.verification import resolve_token
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,6 @@ class ActionHandover(RecordsAction):
                 "active_form": (tracker.active_loop or {}).get("name"),
             },
         )
-        # The policy answers given just before did not suffice (the desk's per-topic figure).
-        knowledge.mark_handover(session, tracker.sender_id)
         dispatcher.utter_message(response="utter_handover", handover_id=handover.id)
         return [ActiveLoop(None), SlotSet("requested_slot", None)]
 

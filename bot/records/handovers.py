@@ -33,6 +33,7 @@ from bot.records.errors import (
     RecordsValidationError,
 )
 from bot.records.identifiers import mask_account
+from bot.records.knowledge import mark_handover
 from bot.records.service_models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
 from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 from bot.records.validation import (
@@ -85,6 +86,9 @@ def record_handover(
 ) -> Handover:
     """Open a hand-over to a person with what the assistant knew.
 
+    The policy answers given in the same conversation shortly before are
+    marked as followed by a hand-over (:func:`bot.records.knowledge.mark_handover`).
+
     ``reason`` is a code (``user_request``, ``no_match_twice``, ``backend_error``…).
     An unmasked account number given as ``masked_account`` is masked here.
     """
@@ -107,6 +111,8 @@ def record_handover(
     )
     session.add(handover)
     session.flush()
+    # The policy answers just before did not suffice (the desk's per-topic figure).
+    mark_handover(session, conversation, now=now)
     return handover
 
 
@@ -119,7 +125,7 @@ def record_callback(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> CallbackRequest:
-    """Ask staff to call a person back."""
+    """Ask staff to call a person back (marks the policy answers before it, like a hand-over)."""
     callback = CallbackRequest(
         conversation_id=checked_text(conversation_id, "conversation_id",
                                      MAX_CONVERSATION_ID_LENGTH),
@@ -132,6 +138,8 @@ def record_callback(
     )
     session.add(callback)
     session.flush()
+    if callback.conversation_id:
+        mark_handover(session, callback.conversation_id, now=now)
     return callback
 
 

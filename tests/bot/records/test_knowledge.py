@@ -211,3 +211,19 @@ def test_search_finds_topics_by_title_and_answer_text(db_session) -> None:
     assert [t.key for t in knowledge.search_topics(db_session, "次数")] == ["loan_times"]
     assert [t.key for t in knowledge.search_topics(db_session, "阶段性政策")] == ["loan_times"]
     assert knowledge.search_topics(db_session, "租房") == []
+
+
+def test_a_hand_over_or_a_callback_in_the_conversation_marks_the_answers_before_it(db_session):
+    from bot.records.handovers import record_callback, record_handover
+
+    noon = beijing(2026, 11, 29, 12)
+    for sender in ("web-7", "CA-8"):
+        knowledge.record_ask(db_session, topic="loan_rate", version_id=None, channel="webchat",
+                             sender_id=sender, now=noon)
+    record_handover(db_session, conversation_id="web-7", channel="webchat",
+                    reason="user_request", now=noon + timedelta(minutes=2))
+    record_callback(db_session, conversation_id="CA-8", channel="voice", phone="13800000008",
+                    reason="after_hours:requested", now=noon + timedelta(minutes=5))
+    db_session.commit()
+    usage = knowledge.usage_by_topic(db_session)["loan_rate"]
+    assert (usage.asked, usage.handovers) == (2, 2)
