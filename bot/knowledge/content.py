@@ -19,7 +19,6 @@ FULL_MAX = 3000
 MATERIALS_MAX = 30
 SMS_PREFIX = "【成都住房公积金】"
 # What the phone says after the spoken text when an SMS of the answer can follow.
-SMS_OFFER = "完整内容需要发短信给您吗？需要请按1"
 GRADES = ("official", "secondary", "seed")
 GRADE_NAMES = {"official": "官方", "secondary": "第三方汇编（待确认）", "seed": "中心介绍（待确认）"}
 CATEGORIES = ("缴存", "提取", "贷款", "账户与查询", "渠道与网点", "单位业务", "投诉监督")

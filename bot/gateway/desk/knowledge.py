@@ -29,9 +29,10 @@ from bot.gateway.desk.knowledge_forms import (
     example_lines,
     preview,
     read_draft,
+    sms_offer,
     typed,
 )
-from bot.knowledge.content import CATEGORIES, GRADE_NAMES, SMS_OFFER
+from bot.knowledge.content import CATEGORIES, GRADE_NAMES
 from bot.records.clock import local_day_bounds, shanghai_date
 from bot.records.errors import DeskError, DeskNotFoundError, DeskValidationError
 from bot.records.knowledge import (
@@ -146,7 +147,7 @@ def topic_page(topic: PolicyTopic, status: int = 200, *, shown_id: int | None = 
     return render_template(
         "desk/knowledge_topic.html",
         topic=topic, versions=versions, in_force=in_force, shown=shown,
-        figures=preview(shown) if shown is not None else None, sms_offer=SMS_OFFER,
+        figures=preview(shown) if shown is not None else None, sms_offer=sms_offer(),
         usage=recent_usage().get(topic.key, TopicUsage(0, 0)), usage_days=USAGE_DAYS,
         grade_names=GRADE_NAMES, releases_url=releases_url(),
         editable=EDITABLE, **extra,

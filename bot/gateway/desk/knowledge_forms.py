@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
-from bot.knowledge.content import SMS_OFFER, Content, lines, web_text
+from bot.flows.voice import voice_flow
+from bot.knowledge.content import Content, lines, web_text
 from bot.knowledge.form_lines import links_text, parse_links, parse_sources, sources_text
 from bot.records.knowledge_editing import content_of
 from bot.records.knowledge_models import PolicyVersion
@@ -122,9 +123,15 @@ class Preview:
     sms_parts: int
 
 
+def sms_offer() -> str:
+    """What the phone says after a policy answer: the offer of ``flows/voice.yml``."""
+    policy = voice_flow().policy_answer
+    return policy.prompt("offer_sms", key=policy.sms_key)
+
+
 def preview(version: PolicyVersion) -> Preview:
     """The phone's seconds count the spoken text and the SMS offer read after it."""
-    heard = len(version.spoken_text) + len(SMS_OFFER)
+    heard = len(version.spoken_text) + len(sms_offer())
     sms = len(version.sms_text)
     return Preview(
         web=web_text(version.full_text, version.materials or ()),
