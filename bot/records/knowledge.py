@@ -12,7 +12,7 @@ Writing (drafts, approval, new topics) is :mod:`bot.records.knowledge_editing`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -119,19 +119,14 @@ def mark_handover(session: Session, sender_id: str, now: datetime | None = None)
 
     Returns how many asks were marked (each is counted once).
     """
-    moment = utc_now(now)
-    since = moment.timestamp() - HANDOVER_WINDOW_MINUTES * 60
-    asks = session.scalars(
-        select(PolicyAsk).where(
-            PolicyAsk.conversation_key == conversation_key(sender_id),
-            PolicyAsk.handover_after.is_(False),
-        )
-    ).all()
-    marked = [a.id for a in asks if a.asked_at.timestamp() >= since]
-    if marked:
-        session.execute(update(PolicyAsk).where(PolicyAsk.id.in_(marked))
-                        .values(handover_after=True))
-    return len(marked)
+    since = utc_now(now) - timedelta(minutes=HANDOVER_WINDOW_MINUTES)
+    result = session.execute(
+        update(PolicyAsk)
+        .where(PolicyAsk.conversation_key == conversation_key(sender_id),
+               PolicyAsk.handover_after.is_(False), PolicyAsk.asked_at >= since)
+        .values(handover_after=True)
+    )
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True)
