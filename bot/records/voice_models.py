@@ -96,6 +96,8 @@ class VoiceCallState(Base):
     secure_failures: Mapped[int] = mapped_column(Integer, default=0)
     masked_account: Mapped[str | None] = mapped_column(String(24))
     intents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The policy answer being offered by SMS (bot.gateway.voice.policy), else None.
+    policy_offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

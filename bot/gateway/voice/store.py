@@ -67,7 +67,7 @@ class CallState:
     masked_account: str | None = None
     intents: list[str] = field(default_factory=list)
     # The policy answer being offered (bot.gateway.voice.policy): topic, version,
-    # materials, the first item said last, number retries. Kept with the prompts.
+    # materials, the first item said last, number retries (column policy_offer).
     policy: dict[str, Any] = field(default_factory=dict)
     turns: int = 0
     answered: bool = False
@@ -134,7 +134,7 @@ def load_state(session: Session, call_sid: str) -> CallState | None:
         secure_failures=state.secure_failures,
         masked_account=state.masked_account,
         intents=list(state.intents or []),
-        policy=dict(speech["policy"]) if isinstance(speech.get("policy"), dict) else {},
+        policy=dict(state.policy_offer) if isinstance(state.policy_offer, dict) else {},
         turns=call.turns,
         answered=call.answered,
         transferred=call.transferred,
@@ -151,7 +151,8 @@ def save_state(session: Session, state: CallState, *, now: datetime) -> None:
             menu=state.menu,
             buttons=state.buttons,
             last_speech={"full": parts_to_json(state.speech),
-                         "short": parts_to_json(state.reprompt), "policy": state.policy},
+                         "short": parts_to_json(state.reprompt)},
+            policy_offer=state.policy or None,
             no_input=state.no_input,
             no_match=state.no_match,
             sealed_identifier=state.sealed_identifier,

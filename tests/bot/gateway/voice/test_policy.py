@@ -107,7 +107,7 @@ def test_the_answer_is_said_then_its_sms_and_materials_are_offered(
     with session_scope(db_url) as session:
         state = session.scalar(select(VoiceCallState))
         assert state.mode == "policy_offer"
-        assert state.last_speech["policy"]["version"] == version
+        assert state.policy_offer["version"] == version
 
 
 def test_key_1_sends_the_full_text_to_the_calling_mobile_once(
@@ -223,7 +223,7 @@ def test_silence_at_the_offer_is_no_fault(phone: Dial, rasa: StandInRasa, db_url
     with session_scope(db_url) as session:
         state = session.scalar(select(VoiceCallState))
         assert (state.mode, state.no_input) == ("idle", 0)
-        assert state.last_speech["policy"] == {}
+        assert not state.policy_offer  # the offer is over
 
 
 @pytest.mark.parametrize(("key", "expected"), [
