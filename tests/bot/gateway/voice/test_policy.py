@@ -157,9 +157,20 @@ def test_a_malformed_number_is_asked_again_then_the_sms_is_given_up(
     assert again.text == "手机号码是以一开头的十一位数字，请重新输入，以井号键结束。"
     assert again.gather is not None and again.gather["input"] == "dtmf"
     given_up = call.press("02886279298#")  # a landline cannot take an SMS
-    assert given_up.text == "抱歉，号码格式还是不对，这次先不为您发送短信了。" + IDLE_HINT
+    assert given_up.text == "抱歉，没能收到正确的手机号码，这次先不为您发送短信了。" + IDLE_HINT
     assert outbox(db_url) == []
     assert MAIN_MENU_WORDS in call.press("#").text  # the call goes on
+
+
+def test_silence_at_the_number_prompt_is_asked_again_then_given_up_politely(
+        phone: Dial, rasa: StandInRasa, db_url: str) -> None:
+    call = ask_rent(phone, rasa, db_url, caller="anonymous")
+    call.press("1")
+    again = call.silence()
+    assert again.text == "短信需要发到手机上。请用电话按键输入十一位手机号码，输入完毕请按井号键。"
+    given_up = call.silence()
+    assert given_up.text == "抱歉，没能收到正确的手机号码，这次先不为您发送短信了。" + IDLE_HINT
+    assert outbox(db_url) == []
 
 
 def test_a_malformed_number_then_a_good_one_is_sent(
