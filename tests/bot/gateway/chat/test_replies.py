@@ -142,3 +142,44 @@ def test_clean_text_removes_controls_and_direction_overrides():
 )
 def test_secrets_are_kept_out_of_the_chat(text, secure_open, refused):
     assert looks_like_secret(text, secure_step_open=secure_open) is refused
+
+
+# A password or an 18-character ID typed in groups, in Chinese or full-width digits:
+# the NLU normaliser joins them, so the guard must see them joined too.
+GROUPED_SECRETS = [
+    "135 790",
+    "1 3 5 7 9 0",
+    "135-790",
+    "13-57-90",
+    "一三五七九零",
+    "幺三五 七九洞",
+    "１３５７９０",
+    "１３５ ７９０",
+    "我的密码是 1 3 5 7 9 0",
+    "510104 19850315 0017",
+    "510104-19850315-0017",
+    "5101 0419 8503 1500 17",
+    "五一零一零四 一九八五零三一五 零零一七",
+    "５１０１０４ １９８５０３１５ ００１７",
+]
+
+
+@pytest.mark.parametrize("text", GROUPED_SECRETS)
+def test_grouped_secrets_are_refused_while_the_form_is_open(text):
+    assert looks_like_secret(text, secure_step_open=True) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我的密码是 1 3 5 7 9 0", "密码一三五七九零", "510104 19850315 0017 密码135 790"],
+)
+def test_grouped_password_next_to_the_word_is_refused_anytime(text):
+    assert looks_like_secret(text, secure_step_open=False) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我想贷款50万，贷20年", "2026年11月27日去的", "电话138 1234 5678", "一共3个问题", "一下"],
+)
+def test_ordinary_numbers_still_pass_while_the_form_is_open(text):
+    assert looks_like_secret(text, secure_step_open=True) is False
