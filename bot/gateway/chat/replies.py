@@ -28,6 +28,11 @@ MAX_LINK_TITLE = 100
 MAX_LINK_URL = 500
 MAX_TEXT = 4000
 
+# The responses of the account actions (actions/account.py) that tell a verified
+# depositor's own figures; Rasa names the response in a bot event's
+# ``metadata.utter_action``.
+ACCOUNT_RESPONSES = ("utter_balance_", "utter_loan_", "utter_withdrawal_", "utter_entrust_")
+
 _TEL_RE = re.compile(r"^tel:\+?[0-9\-]{3,20}$")
 _CONTROL_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
@@ -151,25 +156,36 @@ def parse_reply(messages: Iterable[dict[str, Any]]) -> Reply:
     return reply
 
 
+def is_account_answer(event: dict[str, Any]) -> bool:
+    """Whether a bot event tells the verified depositor's own account, loan or withdrawals."""
+    metadata = event.get("metadata")
+    response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+    return isinstance(response, str) and response.startswith(ACCOUNT_RESPONSES)
+
+
 def history(
     events: Iterable[dict[str, Any]],
     *,
     verified_note: str,
     failed_note: str,
     handover_text: str | None = None,
+    hidden_note: str | None = None,
 ) -> list[dict[str, Any]]:
     """The visible conversation of the current Rasa session, from tracker events.
 
     Gateway messages appear as what the visitor did: a menu choice by its label
     (``metadata.display``), the secure step only as a note (verified / failed);
     the token itself is never part of the history. ``handover_text`` replaces the
-    assistant's hand-over announcement (outside agent hours).
+    assistant's hand-over announcement (outside agent hours). With
+    ``hidden_note`` (the auth session has expired or was revoked), each run of
+    account answers is replaced by that one note.
     """
     events = list(events)
     starts = [i for i, event in enumerate(events) if event.get("event") == "session_started"]
     if starts:
         events = events[starts[-1] + 1 :]
     items: list[dict[str, Any]] = []
+    hidden = {"role": "note", "text": hidden_note, "tone": "info"}
     for event in events:
         kind = event.get("event")
         if kind == "user":
@@ -186,6 +202,10 @@ def history(
             if isinstance(text, str) and text.strip() and not text.startswith("/"):
                 items.append({"role": "user", "text": text.strip()[:MAX_TEXT]})
         elif kind == "bot":
+            if hidden_note is not None and is_account_answer(event):
+                if items[-1:] != [hidden]:
+                    items.append(dict(hidden))
+                continue
             text = event.get("text")
             item: dict[str, Any] = {
                 "role": "bot",
