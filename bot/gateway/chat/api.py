@@ -10,8 +10,8 @@
   :func:`field_error` or :func:`rate_limited`.
 - What every API view starts and ends with: :func:`read_body`,
   :func:`conversation_state` (the signed cookie must own the conversation the
-  body names; :func:`cookie_state` reads it), :func:`count_turn` (per-session rate limit) and :func:`respond`
-  (the JSON answer with the refreshed cookie).
+  body names; :func:`cookie_state` reads it), :func:`count_turn` (per-session
+  rate limit) and :func:`respond` (the JSON answer with the refreshed cookie).
 """
 
 from __future__ import annotations

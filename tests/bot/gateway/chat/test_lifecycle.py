@@ -31,6 +31,7 @@ from tests.bot.gateway.chat.test_api import ask_for_verification, error_of, post
 DEPOSITOR = next(identity for identity in DEMO_IDENTITIES if identity.key == "pending_withdrawal")
 HIDDEN = {"role": "note", "text": "账户信息已隐藏。如需再次查询，请重新验证身份。", "tone": "info"}
 BALANCE = "月缴存额"  # in utter_balance_normal, the answer to 账户余额查询
+BALANCE_ITEM = {"menu": "main", "key": "1"}  # 账户余额查询
 
 
 def verified_chat(client):
@@ -92,7 +93,7 @@ def test_verification_moves_the_chat_to_a_new_id_and_cookie(client, stack):
     assert len(tracker(stack, old)["events"]) == old_events
     assert BALANCE not in json.dumps(tracker(stack, old), ensure_ascii=False)
     # The visitor goes on in the new conversation, still verified, with the whole history.
-    again = post(client, "message", {"conversation_id": new, "choice": {"menu": "main", "key": "1"}})
+    again = post(client, "message", {"conversation_id": new, "choice": BALANCE_ITEM})
     assert again.status_code == 200 and again.get_json()["secure_step"] is False
     assert BALANCE in shown(again.get_json()["messages"])
     items = history_of(client)
@@ -143,7 +144,7 @@ def test_end_revokes_the_grant_and_hides_the_account_answers(client, stack):
     # After the rating, asking again needs the secure step again.
     rated = post(client, "message", {"conversation_id": cid, "choice": {"button": 1}})
     assert "感谢您的评价" in rated.get_json()["messages"][0]["text"]
-    again = post(client, "message", {"conversation_id": cid, "choice": {"menu": "main", "key": "1"}})
+    again = post(client, "message", {"conversation_id": cid, "choice": BALANCE_ITEM})
     assert again.get_json()["secure_step"] is True
     assert BALANCE not in shown(again.get_json()["messages"])
 
@@ -227,3 +228,29 @@ def test_development_cookie_keeps_its_plain_name_and_path(client):
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=") and "Path=/chat/api" in cookie
     assert "__Host-" not in cookie and "Secure" not in cookie
+
+
+def test_a_chat_that_cannot_move_gets_the_apology_and_keeps_no_grant(make_app, fake_rasa, stack):
+    """Rasa's tracker cannot be copied (a fake Rasa without one): nothing is granted."""
+    fake_rasa.reply_with([{"text": "请先验证身份。"}, {"custom": {"secure_input": "identity"}}])
+    client = make_app(rasa_url=fake_rasa.url).test_client()
+    cid = start_session(client)
+    asked = post(client, "message", {"conversation_id": cid, "text": "查余额"})
+    assert asked.get_json()["secure_step"] is True
+    response = post(
+        client,
+        "verify",
+        {
+            "conversation_id": cid,
+            "identifier": DEPOSITOR.account_number,
+            "password": DEPOSITOR.password,
+        },
+    )
+    assert response.status_code == 503 and "96319" in error_of(response)["message"]
+    assert "Set-Cookie" not in response.headers  # the browser stays in its conversation
+    told = [r.body for r in fake_rasa.received if r.path.startswith("/webhooks/")]
+    assert all(body.get("intent") != "authenticated" for body in told)
+    with session_scope(stack.database_url) as session:
+        latest = session.scalars(select(AuthSession).order_by(AuthSession.id.desc())).first()
+        assert latest is not None and latest.conversation_id != cid and latest.revoked is True
+    assert post(client, "message", {"conversation_id": cid, "text": "你好"}).status_code == 200
