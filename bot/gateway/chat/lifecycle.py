@@ -2,7 +2,8 @@
 
 - :func:`rotate`: the secure step passed, with the auth session bound to a fresh
   conversation id. Rasa's tracker is copied to that id (so the pending question,
-  or a complaint form being filled, carries over), the old id's auth sessions
+  or a complaint form being filled, carries over; the copied messages of the
+  visitor are marked :data:`CARRIED_OVER`), the old id's auth sessions
   are revoked and the session names the new id: the cookie the view then sets
   owns only the new id, and the old id is refused with it (403).
 - :func:`end_verification`: revoke a conversation's auth sessions, when the
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +28,8 @@ from bot.records.verification import conversation_verified, revoke_conversation
 
 logger = logging.getLogger(__name__)
 
+CARRIED_OVER = "carried_over"  # user-event metadata: copied from the chat's old id
+
 
 def rotate(state: ChatState, fresh: str) -> None:
     """Move a just-verified chat to ``fresh`` (the id its auth session is bound to).
@@ -36,7 +40,7 @@ def rotate(state: ChatState, fresh: str) -> None:
     rasa = current_service().rasa
     old = state.conversation_id
     try:
-        rasa.replace_events(fresh, rasa.events(old))
+        rasa.replace_events(fresh, [carried_over(event) for event in rasa.events(old)])
     except AssistantUnavailable as exc:
         logger.warning("chat %s…: verified conversation not moved: %s", old[:6], exc)
         end_verification(fresh, why="not moved")
@@ -44,6 +48,19 @@ def rotate(state: ChatState, fresh: str) -> None:
     end_verification(old, why="rotated")
     state.conversation_id = fresh
     logger.info("chat %s… verified: continues as %s…", old[:6], fresh[:6])
+
+
+def carried_over(event: dict[str, Any]) -> dict[str, Any]:
+    """A tracker event as copied to the new id; a person's message says it was copied.
+
+    The old conversation keeps its own events, so a reader that counts what
+    people typed (desk figures, learning inbox) must skip the marked copies to
+    count each message once.
+    """
+    if event.get("event") != "user":
+        return event
+    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    return {**event, "metadata": {**metadata, CARRIED_OVER: True}}
 
 
 def end_verification(conversation_id: str, *, why: str) -> None:

@@ -88,10 +88,14 @@ def test_verification_moves_the_chat_to_a_new_id_and_cookie(client, stack):
     assert auth_sessions(stack, old) == []
     # The new cookie no longer accepts the old id, and Rasa heard nothing more there.
     old_events = len(tracker(stack, old)["events"])
+    old_users = sum(e["event"] == "user" for e in tracker(stack, old)["events"])
     refused = post(client, "message", {"conversation_id": old, "text": "还有贷款呢"})
     assert refused.status_code == 403 and error_of(refused)["code"] == "wrong_conversation"
     assert len(tracker(stack, old)["events"]) == old_events
     assert BALANCE not in json.dumps(tracker(stack, old), ensure_ascii=False)
+    # The visitor's copied messages say so (figures and the learning inbox count them once).
+    copied = [e for e in tracker(stack, new)["events"] if e["event"] == "user"][:old_users]
+    assert copied and all(e["metadata"].get("carried_over") is True for e in copied)
     # The visitor goes on in the new conversation, still verified, with the whole history.
     again = post(client, "message", {"conversation_id": new, "choice": BALANCE_ITEM})
     assert again.status_code == 200 and again.get_json()["secure_step"] is False
