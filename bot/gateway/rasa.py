@@ -1,11 +1,12 @@
-"""The gateway's one HTTP client for Rasa: channel turns and tracker reads.
+"""The gateway's one HTTP client for Rasa: channel turns, tracker reads and moves.
 
 Voice and web chat talk to Rasa through the gateway-only input channels
 (:mod:`bot.channels.gateway`, wire format there); the chat history is read from
-Rasa's tracker API. One class owns the wire format and the failure rule: every
-problem (refused connection, timeout, HTTP error, a reply that is not a list of
-messages, an empty reply because the action server could not run an action)
-raises :class:`AssistantUnavailable`, which every caller turns into the apology.
+Rasa's tracker API, and a verified chat's tracker is copied to its new id there.
+One class owns the wire format and the failure rule: every problem (refused
+connection, timeout, HTTP error, a reply that is not a list of messages, an
+empty reply because the action server could not run an action) raises
+:class:`AssistantUnavailable`, which every caller turns into the apology.
 The header name comes from :mod:`bot.contract`, the owner of both ends.
 """
 from __future__ import annotations
@@ -171,3 +172,20 @@ class RasaClient:
         if not isinstance(events, list):
             raise AssistantUnavailable("Rasa's tracker has no event list")
         return [event for event in events if isinstance(event, dict)]
+
+    def replace_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        """Make ``events`` the whole tracker of ``sender`` (a chat moved to a new id)."""
+        try:
+            response = self._http().put(
+                f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker/events",
+                params={"token": self._api_token},
+                json=events,
+                timeout=(CONNECT_TIMEOUT_SECONDS, self.timeout),
+            )
+            response.raise_for_status()
+        except requests.Timeout as exc:
+            raise AssistantUnavailable("Rasa's tracker did not answer in time") from exc
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(
+                f"Rasa's tracker cannot be written: {exc.__class__.__name__}"
+            ) from exc

@@ -308,3 +308,37 @@ def revoke_token(session: Session, token: str) -> bool:
     auth.revoked = True
     session.flush()
     return True
+
+
+def revoke_conversation(session: Session, conversation_id: str) -> int:
+    """Revoke every auth session still open in a conversation; how many were revoked.
+
+    Used when a chat ends, when its idle cookie expires and when a verified chat
+    moves to a new conversation id: the grant dies with the conversation.
+    """
+    sessions = session.scalars(
+        select(AuthSession).where(
+            AuthSession.conversation_id == conversation_id, AuthSession.revoked.is_(False)
+        )
+    ).all()
+    for auth in sessions:
+        auth.revoked = True
+    session.flush()
+    return len(sessions)
+
+
+def conversation_verified(
+    session: Session, conversation_id: str, *, now: datetime | None = None
+) -> bool:
+    """Whether a conversation holds an auth session that is neither revoked nor expired."""
+    now = utc_now(now)
+    return (
+        session.scalar(
+            select(func.count(AuthSession.id)).where(
+                AuthSession.conversation_id == conversation_id,
+                AuthSession.revoked.is_(False),
+                AuthSession.expires_at > now,
+            )
+        )
+        or 0
+    ) > 0

@@ -20,9 +20,12 @@ JSON API (``POST``, ``Content-Type: application/json``, signed chat cookie)
 
 Every call but ``session`` names its ``conversation_id``, which must be the
 cookie's; the rules every API call passes (origin, limits, errors) are in
-:mod:`.api`. The rest: :mod:`.service` (what the views need, built once),
-:mod:`.replies` (Rasa's messages ↔ widget JSON), :mod:`.state` (the signed
-cookie), :mod:`.texts` (the gateway's Chinese texts), :mod:`.ratelimit`.
+:mod:`.api`. A successful verification moves the chat to a new conversation id
+and cookie; ending, restarting or letting the cookie expire revokes what the
+secure step granted (:mod:`.lifecycle`). The rest: :mod:`.service` (what the
+views need, built once), :mod:`.replies` (Rasa's messages ↔ widget JSON),
+:mod:`.state` (the signed cookie), :mod:`.texts` (the gateway's Chinese texts),
+:mod:`.ratelimit`.
 """
 
 from __future__ import annotations

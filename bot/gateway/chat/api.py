@@ -10,8 +10,8 @@
   :func:`field_error` or :func:`rate_limited`.
 - What every API view starts and ends with: :func:`read_body`,
   :func:`conversation_state` (the signed cookie must own the conversation the
-  body names), :func:`count_turn` (per-session rate limit) and :func:`respond`
-  (the JSON answer with the refreshed cookie).
+  body names; :func:`cookie_state` reads it), :func:`count_turn` (per-session
+  rate limit) and :func:`respond` (the JSON answer with the refreshed cookie).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from werkzeug.exceptions import HTTPException
 
 from bot.gateway.chat import bp
 from bot.gateway.chat.service import current_service
-from bot.gateway.chat.state import COOKIE_NAME, COOKIE_PATH, ChatState
+from bot.gateway.chat.lifecycle import end_verification
+from bot.gateway.chat.state import ChatState
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +171,25 @@ def read_body() -> dict[str, Any]:
     return body
 
 
+def cookie_state() -> ChatState | None:
+    """The session of the request's chat cookie, if it is valid.
+
+    A genuine cookie that has idle-expired is no session either, but what its
+    conversation was granted (the secure step's auth session) is revoked now.
+    """
+    service = current_service()
+    value = request.cookies.get(service.cookie.name)
+    state = service.codec.loads(value)
+    if state is None:
+        expired = service.codec.expired(value)
+        if expired is not None:
+            end_verification(expired.conversation_id, why="expired")
+    return state
+
+
 def conversation_state(body: dict[str, Any]) -> ChatState:
     """The visitor's session, which must own the conversation the body names."""
-    state = current_service().codec.loads(request.cookies.get(COOKIE_NAME))
+    state = cookie_state()
     if state is None:
         fail(401, "no_session")
     if not state.owns(body.get("conversation_id")):
@@ -196,12 +213,13 @@ def respond(payload: dict[str, Any], state: ChatState, status: int = 200) -> Res
     service = current_service()
     response = jsonify(payload)
     response.status_code = status
+    cookie = service.cookie
     response.set_cookie(
-        COOKIE_NAME,
+        cookie.name,
         service.codec.dumps(state),
-        path=COOKIE_PATH,
+        path=cookie.path,
         httponly=True,
-        secure=service.settings.is_production or service.settings.chat_cookie_samesite == "None",
-        samesite=service.settings.chat_cookie_samesite,
+        secure=cookie.secure,
+        samesite=cookie.samesite,
     )
     return response

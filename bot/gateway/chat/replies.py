@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from bot.contract import AUTHENTICATED, AUTHENTICATION_FAILED
+from bot.nlu.normalize import normalize_text
 from bot.records.identifiers import classify_identifier, normalize_ticket_id
 
 MAX_BUTTONS = 12
@@ -27,12 +28,19 @@ MAX_LINK_TITLE = 100
 MAX_LINK_URL = 500
 MAX_TEXT = 4000
 
+# The responses of the account actions (actions/account.py) that tell a verified
+# depositor's own figures; Rasa names the response in a bot event's
+# ``metadata.utter_action``.
+ACCOUNT_RESPONSES = ("utter_balance_", "utter_loan_", "utter_withdrawal_", "utter_entrust_")
+
 _TEL_RE = re.compile(r"^tel:\+?[0-9\-]{3,20}$")
 _CONTROL_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _NUMBER_RUN_RE = re.compile(r"[0-9]{6,}[Xx]?")
 _PASSWORD_WORD_RE = re.compile(r"密码|密碼|password", re.I)
+# Spaces, dashes and dots between two digits (or before the ID's check letter X).
+_DIGIT_GAP_RE = re.compile(r"(?<=[0-9])[\s\-_.·‐‑–—]+(?=[0-9Xx])")
 
 
 @dataclass
@@ -54,23 +62,25 @@ def clean_text(text: str) -> str:
 def looks_like_secret(text: str, *, secure_step_open: bool) -> bool:
     """Whether a chat message seems to carry an identifier or a query password.
 
+    The text is read as the assistant's NLU would read it
+    (:func:`bot.nlu.normalize.normalize_text`: full-width and Chinese digits,
+    grouped digits joined), and once more with every space, dash or dot between
+    two digits dropped ("1 2 3 4 5 6"), so grouping a number never lets it through.
     While the verification form is open, any 6-digit number or identifier is
     refused (it belongs in the form, and the password must never reach Rasa).
     At other times only a 6-digit number next to an identifier or the word
     密码 is refused, so that amounts and ticket numbers still pass.
     """
-    from bot.records.identifiers import normalize_digits
-
-    typed = normalize_digits(text)
-    # Numbers as typed, and as one run where spaces or dashes group the digits
-    # ("1020 3040 5060" is an account number).
-    as_typed = _NUMBER_RUN_RE.findall(typed)
-    grouped = _NUMBER_RUN_RE.findall(re.sub(r"[\s\-]+", "", typed))
-    six_digits = any(len(run) == 6 and run.isdigit() for run in as_typed)
-    identifier = any(classify_identifier(run)[0] is not None for run in {*as_typed, *grouped})
+    normalized = normalize_text(text)
+    runs = {
+        *_NUMBER_RUN_RE.findall(normalized),
+        *_NUMBER_RUN_RE.findall(_DIGIT_GAP_RE.sub("", normalized)),
+    }
+    six_digits = any(len(run) == 6 and run.isdigit() for run in runs)
+    identifier = any(classify_identifier(run)[0] is not None for run in runs)
     if secure_step_open:
         return six_digits or identifier
-    return six_digits and (identifier or bool(_PASSWORD_WORD_RE.search(text)))
+    return six_digits and (identifier or bool(_PASSWORD_WORD_RE.search(normalized)))
 
 
 def _safe_link(raw: Any) -> dict[str, str] | None:
@@ -146,25 +156,36 @@ def parse_reply(messages: Iterable[dict[str, Any]]) -> Reply:
     return reply
 
 
+def is_account_answer(event: dict[str, Any]) -> bool:
+    """Whether a bot event tells the verified depositor's own account, loan or withdrawals."""
+    metadata = event.get("metadata")
+    response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+    return isinstance(response, str) and response.startswith(ACCOUNT_RESPONSES)
+
+
 def history(
     events: Iterable[dict[str, Any]],
     *,
     verified_note: str,
     failed_note: str,
     handover_text: str | None = None,
+    hidden_note: str | None = None,
 ) -> list[dict[str, Any]]:
     """The visible conversation of the current Rasa session, from tracker events.
 
     Gateway messages appear as what the visitor did: a menu choice by its label
     (``metadata.display``), the secure step only as a note (verified / failed);
     the token itself is never part of the history. ``handover_text`` replaces the
-    assistant's hand-over announcement (outside agent hours).
+    assistant's hand-over announcement (outside agent hours). With
+    ``hidden_note`` (the auth session has expired or was revoked), each run of
+    account answers is replaced by that one note.
     """
     events = list(events)
     starts = [i for i, event in enumerate(events) if event.get("event") == "session_started"]
     if starts:
         events = events[starts[-1] + 1 :]
     items: list[dict[str, Any]] = []
+    hidden = {"role": "note", "text": hidden_note, "tone": "info"}
     for event in events:
         kind = event.get("event")
         if kind == "user":
@@ -181,6 +202,10 @@ def history(
             if isinstance(text, str) and text.strip() and not text.startswith("/"):
                 items.append({"role": "user", "text": text.strip()[:MAX_TEXT]})
         elif kind == "bot":
+            if hidden_note is not None and is_account_answer(event):
+                if items[-1:] != [hidden]:
+                    items.append(dict(hidden))
+                continue
             text = event.get("text")
             item: dict[str, Any] = {
                 "role": "bot",

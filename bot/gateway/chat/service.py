@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from bot.flows import AgentHours, Menu, agent_hours, menus
 from bot.gateway.chat.ratelimit import RateLimiter, make_limiter
-from bot.gateway.chat.state import StateCodec
+from bot.gateway.chat.state import CookiePolicy, StateCodec, cookie_policy
 from bot.gateway.chat.texts import ChatTexts, load_texts
 from bot.gateway.rasa import RasaClient
 from bot.settings import Settings
@@ -30,6 +30,7 @@ class ChatService:
     rasa: RasaClient
     limiter: RateLimiter
     codec: StateCodec
+    cookie: CookiePolicy
     menus: dict[str, Menu]
     agent_hours: AgentHours
     clock: Callable[[], datetime] = _utc_now
@@ -58,6 +59,9 @@ def build_service(app: Flask) -> ChatService:
         ),
         limiter=app.config.get("CHAT_RATE_LIMITER") or make_limiter(settings.redis_url),
         codec=StateCodec(settings.secret_key, settings.chat_session_hours * 3600),
+        cookie=cookie_policy(
+            production=settings.is_production, samesite=settings.chat_cookie_samesite
+        ),
         menus=menus(),
         agent_hours=agent_hours(),
     )

@@ -2,7 +2,9 @@
 
 A browser with a valid chat cookie resumes its conversation: the history is
 rebuilt from Rasa's tracker (gateway messages shown as what the visitor did,
-the secure step only as a note, never the token). Without one, or with
+the secure step only as a note, never the token; account answers only while
+the conversation's auth session is valid, a neutral note once it has expired
+or was revoked). Without one, or with
 ``{"restart": true}``, a new conversation id is drawn (limited per address
 and hour). Either way the answer carries the welcome text, the main menu and
 the message length limit.
@@ -13,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 
 from bot.gateway.chat import bp
-from bot.gateway.chat.api import client_address, rate_limited, read_body, respond
+from bot.gateway.chat.api import client_address, cookie_state, rate_limited, read_body, respond
+from bot.gateway.chat.lifecycle import account_answers_visible, end_verification
 from bot.gateway.chat.replies import history
 from bot.gateway.chat.service import current_service
-from bot.gateway.chat.state import COOKIE_NAME, ChatState, new_conversation_id
+from bot.gateway.chat.state import ChatState, new_conversation_id
 from bot.gateway.chat.turns import menu_json, turn_json
 from bot.gateway.rasa import AssistantUnavailable
 
@@ -31,7 +34,7 @@ def start_session() -> Response:
     """Resume the browser's conversation (with its history) or start a new one."""
     service = current_service()
     body = read_body()
-    state = service.codec.loads(request.cookies.get(COOKIE_NAME))
+    state = cookie_state()
     resumed = state is not None and body.get("restart") is not True
     payload: dict[str, Any] = {}
     if resumed:
@@ -42,6 +45,8 @@ def start_session() -> Response:
             payload["history"] = []
             payload["notice"] = service.texts.error("assistant_unavailable")
     else:
+        if state is not None:  # restarted: what the old conversation was granted ends
+            end_verification(state.conversation_id, why="restarted")
         verdict = service.limiter.hit(
             f"n:{client_address()}", service.settings.chat_new_sessions_per_address, 3600
         )
@@ -73,6 +78,11 @@ def conversation_history(state: ChatState) -> list[dict[str, Any]]:
         verified_note=texts.get("verified_note"),
         failed_note=texts.get("verify_failed_note"),
         handover_text=after_hours,
+        hidden_note=(
+            None
+            if account_answers_visible(state.conversation_id)
+            else texts.get("account_hidden_note")
+        ),
     )
     if state.handover == "in_hours":
         last = max((i for i, item in enumerate(items) if item.get("handover")), default=None)

@@ -9,7 +9,13 @@ names the conversation id too, and it must equal the cookie's, so a page can
 never act on (or read) a conversation that is not its browser's.
 
 It is separate from Flask's session cookie so that the staff desk's log-in and
-log-out never touch a visitor's chat, and its path is only ``/chat/api``.
+log-out never touch a visitor's chat. In development it is ``hotline_chat`` on
+the path ``/chat/api``; in production it is ``__Host-hotline_chat`` (Secure,
+``Path=/``, no ``Domain``), so no other host or plain-HTTP page can plant or
+overwrite it (:func:`cookie_policy`).
+
+An idle-expired cookie still names its conversation (:meth:`StateCodec.expired`),
+so that the gateway can end what that conversation was granted.
 """
 
 from __future__ import annotations
@@ -21,14 +27,32 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 COOKIE_NAME = "hotline_chat"
 COOKIE_PATH = "/chat/api"
+HOST_COOKIE_NAME = "__Host-hotline_chat"  # production: Secure, Path=/, no Domain
 SALT = "hotline.chat.session.v1"
 MAX_COOKIE_BYTES = 3800
 HANDOVER_MODES = ("in_hours", "after_hours")
 _CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    """Name and attributes of the chat cookie."""
+
+    name: str
+    path: str
+    secure: bool
+    samesite: str
+
+
+def cookie_policy(*, production: bool, samesite: str) -> CookiePolicy:
+    """``__Host-`` prefixed and Secure on ``/`` in production; plain on ``/chat/api`` otherwise."""
+    if production:
+        return CookiePolicy(HOST_COOKIE_NAME, "/", True, samesite)
+    return CookiePolicy(COOKIE_NAME, COOKIE_PATH, samesite == "None", samesite)
 
 
 def new_conversation_id() -> str:
@@ -104,6 +128,7 @@ class StateCodec:
         return value
 
     def loads(self, value: str | None) -> ChatState | None:
+        """The session of a valid cookie; None if absent, forged or idle-expired."""
         if not value or len(value) > 2 * MAX_COOKIE_BYTES:
             return None
         try:
@@ -111,3 +136,18 @@ class StateCodec:
         except BadSignature:  # also SignatureExpired
             return None
         return ChatState.from_wire(data)
+
+    def expired(self, value: str | None) -> ChatState | None:
+        """The session of a cookie that is genuine but idle-expired (None for any other)."""
+        if not value or len(value) > 2 * MAX_COOKIE_BYTES:
+            return None
+        try:
+            self._serializer.loads(value, max_age=self.max_idle_seconds)
+        except SignatureExpired as exc:  # raised only once the signature checked out
+            try:
+                return ChatState.from_wire(self._serializer.load_payload(exc.payload))
+            except BadSignature:  # BadPayload
+                return None
+        except BadSignature:
+            return None
+        return None

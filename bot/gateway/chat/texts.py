@@ -23,6 +23,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "end_label": frozenset(),
     "verified_note": frozenset(),
     "verify_failed_note": frozenset(),
+    "account_hidden_note": frozenset(),
     "errors.empty": frozenset(),
     "errors.too_long": frozenset({"max_chars"}),
     "errors.bad_request": frozenset(),

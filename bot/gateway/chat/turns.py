@@ -5,7 +5,7 @@
 buttons the assistant offered ``{"choice": {"button": n}}``. The gateway builds
 the message for Rasa itself (an intent, a text or a submenu), so a browser can
 never write an intent. ``POST /chat/api/end`` ends the chat (the assistant asks
-for a rating).
+for a rating) and revokes what the secure step granted.
 
 Every turn goes through :func:`converse` (Rasa's answer, or the 96319 apology)
 and is answered with :func:`turn_json`: the messages, the offered buttons,
@@ -22,6 +22,7 @@ from flask import Response
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import conversation_state, count_turn, fail, read_body, respond
+from bot.gateway.chat.lifecycle import end_verification
 from bot.gateway.chat.replies import Reply, clean_text, looks_like_secret, parse_reply
 from bot.gateway.chat.service import current_service
 from bot.gateway.chat.state import ChatState
@@ -59,11 +60,16 @@ def send_message() -> Response:
 
 @bp.route("/chat/api/end", methods=["POST", "OPTIONS"])
 def end_conversation() -> Response:
-    """The visitor ends the chat; the assistant asks for the rating, then says goodbye."""
+    """The visitor ends the chat; the assistant asks for the rating, then says goodbye.
+
+    What the secure step granted ends here: the auth session is revoked, so the
+    next person at this browser sees no account answer in the history.
+    """
     service = current_service()
     body = read_body()
     state = conversation_state(body)
     count_turn(state)
+    end_verification(state.conversation_id, why="ended")
     cid, display = state.conversation_id, {"display": service.texts.get("end_label")}
     reply = converse(state, lambda: service.rasa.send_intent(cid, "goodbye", metadata=display))
     return respond(turn_json(state, reply), state)

@@ -7,7 +7,9 @@ password here, never into the chat. The gateway checks the format (errors stay
 in the form, Rasa hears nothing), limits attempts per conversation and address,
 verifies against the records (:func:`bot.records.verification.verify_identity`, which
 locks an account after 5 failures in 24 h) and tells Rasa only the outcome,
-worded by :func:`bot.contract.secure_step_outcome` as on every channel.
+worded by :func:`bot.contract.secure_step_outcome` as on every channel. A
+successful verification moves the chat to a new conversation id and cookie
+(:func:`bot.gateway.chat.lifecycle.rotate`); the answer names the new id.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flask import Response
 from bot.contract import secure_step_outcome
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import (
+    ApiError,
     client_address,
     conversation_state,
     fail,
@@ -27,10 +30,12 @@ from bot.gateway.chat.api import (
     read_body,
     respond,
 )
+from bot.gateway.chat.lifecycle import end_verification, rotate
 from bot.gateway.chat.service import CHANNEL, current_service
-from bot.gateway.chat.state import ChatState
+from bot.gateway.chat.state import ChatState, new_conversation_id
 from bot.gateway.chat.turns import converse, turn_json
 from bot.gateway.db import db
+from bot.gateway.rasa import AssistantUnavailable
 from bot.records.verification import verify_identity
 from bot.records.identifiers import classify_identifier, normalize_digits
 from bot.records.passwords import is_valid_password_format
@@ -60,9 +65,10 @@ def verify() -> Response:
     if not is_valid_password_format(password):
         field_error("password", "verify_invalid_password")
     cid = state.conversation_id
+    fresh = new_conversation_id()  # a verified chat continues under a new id (rotate)
     try:
         result = verify_identity(
-            db(), identifier, password, channel=CHANNEL, conversation_id=cid, settings=settings
+            db(), identifier, password, channel=CHANNEL, conversation_id=fresh, settings=settings
         )
         db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
     except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
@@ -77,7 +83,18 @@ def verify() -> Response:
         note = {"role": "note", "text": service.texts.get("verify_failed_note"), "tone": "warn"}
     logger.info("chat verification for %s…: %s", cid[:6], "ok" if outcome.ok else outcome.reason)
     state.secure_step = False
-    reply = converse(state, lambda: service.rasa.send_outcome(cid, outcome))
+    if outcome.ok:
+        try:
+            rotate(state, fresh)
+        except AssistantUnavailable:
+            fail(503, "assistant_unavailable")
+        cid = state.conversation_id
+    try:
+        reply = converse(state, lambda: service.rasa.send_outcome(cid, outcome))
+    except ApiError:
+        if outcome.ok:  # the browser keeps its old cookie: the new grant is of no use
+            end_verification(cid, why="outcome not delivered")
+        raise
     reply.messages.insert(0, note)
     return respond(turn_json(state, reply, verified=outcome.ok), state)
 

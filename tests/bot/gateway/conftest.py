@@ -34,7 +34,10 @@ class FakeRasa(ThreadingHTTPServer):
     """Answers every request with ``status``/``body`` after ``delay`` seconds.
 
     ``answer``, when set, builds the JSON answer from the request body instead
-    (e.g. echo the sender). ``received`` lists the requests in order.
+    (e.g. echo the sender). ``tracker``, when set, is a tracker of its own:
+    ``GET …/tracker`` answers it and ``PUT …/tracker/events`` replaces its
+    events (a verified chat moving to a new id). ``received`` lists the
+    requests in order.
     """
 
     daemon_threads = True
@@ -45,6 +48,7 @@ class FakeRasa(ThreadingHTTPServer):
         self.body: bytes = b'[{"text": "ok"}]'
         self.delay = 0.0
         self.answer: Optional[Callable[[Any], Any]] = None
+        self.tracker: Optional[dict[str, Any]] = None
         self.received: list[Received] = []
 
     @property
@@ -68,7 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         time.sleep(self.server.delay)
         data = self.server.body
-        if self.server.answer is not None:
+        tracker = self.server.tracker
+        if tracker is not None and parts.path.endswith(("/tracker", "/tracker/events")):
+            if self.command == "PUT":
+                tracker["events"] = body
+            data = json.dumps(tracker, ensure_ascii=False).encode("utf-8")
+        elif self.server.answer is not None:
             data = json.dumps(self.server.answer(body), ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(self.server.status)
@@ -79,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
             pass
 
-    do_GET = do_POST = _serve  # noqa: N815 - http.server's names
+    do_GET = do_POST = do_PUT = _serve  # noqa: N815 - http.server's names
 
     def log_message(self, *args: Any) -> None:  # keep the test output clean
         pass

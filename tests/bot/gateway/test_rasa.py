@@ -164,3 +164,21 @@ def test_an_unreadable_tracker_is_unavailable(fake_rasa: FakeRasa, status: int,
 def test_an_unreachable_tracker_is_unavailable() -> None:
     with pytest.raises(AssistantUnavailable, match="cannot be read"):
         client(f"http://127.0.0.1:{free_port()}").events("c1")
+
+
+def test_events_replace_a_tracker_with_the_api_token(fake_rasa: FakeRasa) -> None:
+    events = [{"event": "user", "text": "查余额"}, {"event": "slot", "name": "pending_query"}]
+    fake_rasa.reply_with({"events": events})
+    client(fake_rasa.url).replace_events("new/1", events)
+    (request,) = fake_rasa.received
+    assert (request.method, request.path) == ("PUT", "/conversations/new%2F1/tracker/events")
+    assert request.query == {"token": ["tok"]} and request.body == events
+
+
+@pytest.mark.parametrize("status", [401, 404, 500])
+def test_a_tracker_that_cannot_be_written_is_unavailable(fake_rasa: FakeRasa, status: int) -> None:
+    fake_rasa.status = status
+    with pytest.raises(AssistantUnavailable, match="cannot be written"):
+        client(fake_rasa.url).replace_events("c1", [])
+    with pytest.raises(AssistantUnavailable, match="cannot be written"):
+        client(f"http://127.0.0.1:{free_port()}").replace_events("c1", [])

@@ -116,6 +116,7 @@ class Webchat:
 
     def __init__(self, rasa: FakeRasa, db_url: str) -> None:
         self.rasa = rasa
+        rasa.tracker = {"events": []}  # a verified chat's tracker moves to its new id
         settings = Settings(env="test", database_url=db_url, rasa_url=rasa.url,
                             chat_verify_attempts_per_session=10)
         app = create_app({"HOTLINE_SETTINGS": settings, "TESTING": True,
@@ -134,12 +135,14 @@ class Webchat:
             "conversation_id": self.conversation_id, "identifier": identifier,
             "password": password,
         })
-        told = self.rasa.received[before:]
+        received = self.rasa.received[before:]
         if response.status_code == 422:  # the form refused it: Rasa hears nothing
-            assert told == []
+            assert received == []
             return None
         assert response.status_code == 200, response.get_json()
-        (request,) = told
+        # A verified chat continues under a new id (its tracker copied there).
+        self.conversation_id = response.get_json()["conversation_id"]
+        (request,) = [r for r in received if r.path.startswith("/webhooks/")]
         assert request.path == "/webhooks/webchat/webhook"
         assert request.body["sender"] == self.conversation_id and request.body["kind"] == "intent"
         return request.body["intent"], request.body["entities"]

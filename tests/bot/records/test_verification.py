@@ -20,7 +20,13 @@ from bot.records.account_models import (
 )
 from bot.records.errors import RecordsValidationError
 from bot.records.passwords import hash_password, needs_rehash, verify_password
-from bot.records.verification import resolve_token, revoke_token, verify_identity
+from bot.records.verification import (
+    conversation_verified,
+    resolve_token,
+    revoke_conversation,
+    revoke_token,
+    verify_identity,
+)
 from bot.settings import Settings
 
 ID_NUMBER = "510104198503150017"
@@ -330,3 +336,32 @@ def test_tokens_survive_commit_and_a_new_session(db_url: str) -> None:
         token = _verify(session, ACCOUNT, PASSWORD).token
     with session_scope(db_url) as session:
         assert resolve_token(session, token or "", conversation_id="conv-1", now=NOW).ok
+
+
+# ------------------------------------------------------------ a conversation's grant
+
+
+def test_revoke_conversation_ends_every_grant_of_that_conversation_only(
+    db_session: Session,
+) -> None:
+    _add_account(db_session)
+    first = _verify(db_session, ACCOUNT, PASSWORD).token
+    second = _verify(db_session, ACCOUNT, PASSWORD, at=NOW + timedelta(minutes=1)).token
+    other = _verify(db_session, ACCOUNT, PASSWORD, conversation_id="conv-2").token
+    assert conversation_verified(db_session, "conv-1", now=NOW + timedelta(minutes=2))
+    assert revoke_conversation(db_session, "conv-1") == 2
+    assert revoke_conversation(db_session, "conv-1") == 0
+    later = NOW + timedelta(minutes=2)
+    for token in (first, second):
+        assert resolve_token(db_session, token or "", conversation_id="conv-1",
+                             now=later).reason == "invalid"
+    assert resolve_token(db_session, other or "", conversation_id="conv-2", now=later).ok
+    assert not conversation_verified(db_session, "conv-1", now=later)
+    assert conversation_verified(db_session, "conv-2", now=later)
+
+
+def test_conversation_verified_only_until_the_grant_expires(db_session: Session) -> None:
+    _token(db_session)
+    assert conversation_verified(db_session, "conv-1", now=NOW + timedelta(minutes=14))
+    assert not conversation_verified(db_session, "conv-1", now=NOW + timedelta(minutes=15))
+    assert not conversation_verified(db_session, "conv-never", now=NOW)

@@ -305,6 +305,11 @@
   }
 
   function apply(data) {
+    // A verified chat continues under a new conversation id (and cookie).
+    if (data.conversation_id && data.conversation_id !== state.conversationId) {
+      state.conversationId = data.conversation_id;
+      remember({ conversationId: data.conversation_id });
+    }
     (data.messages || []).forEach(addItem);
     if (data.menu) { showMenu(data.menu); }
     else if (data.buttons && data.buttons.length) { showButtons(data.buttons); }

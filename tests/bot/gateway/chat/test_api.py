@@ -473,6 +473,42 @@ def test_secret_typed_into_the_chat_never_reaches_rasa(client, stack):
     assert VERIFY_OK.password not in events and VERIFY_OK.id_number not in events
 
 
+def _chinese(digits):
+    return "".join("零一二三四五六七八九"[int(d)] if d.isdigit() else d for d in digits)
+
+
+def _full_width(digits):
+    return "".join(chr(ord(d) + 0xFEE0) if d.isdigit() else d for d in digits)
+
+
+def test_grouped_secrets_typed_into_the_chat_never_reach_rasa(make_app, stack):
+    """Grouped, spaced, Chinese or full-width: the NLU would join them into the secret."""
+    client = make_app(chat_rate_per_session=30).test_client()
+    cid = start_session(client)
+    ask_for_verification(client, cid)
+    password, id_number = VERIFY_OK.password, VERIFY_OK.id_number
+    texts = [
+        f"{password[:3]} {password[3:]}",
+        " ".join(password),
+        f"{password[:3]}-{password[3:]}",
+        _chinese(password),
+        _full_width(password),
+        f"密码是 {' '.join(_chinese(password))}",
+        f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}",
+        f"{id_number[:6]}-{id_number[6:14]}-{id_number[14:]}",
+        _chinese(f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}"),
+    ]
+    events_before = len(tracker(stack, cid)["events"])
+    for text in texts:
+        response = post(client, "message", {"conversation_id": cid, "text": text})
+        assert response.status_code == 422, text
+        assert error_of(response)["code"] == "secret_in_chat"
+    events = tracker(stack, cid)["events"]
+    assert len(events) == events_before  # Rasa heard none of them
+    seen = json.dumps(events, ensure_ascii=False)
+    assert password not in seen and id_number not in seen
+
+
 def test_wrong_password_then_right_one(client, stack):
     cid = start_session(client)
     ask_for_verification(client, cid)

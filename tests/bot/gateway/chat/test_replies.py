@@ -120,6 +120,47 @@ def test_history_shows_what_the_visitor_saw():
     assert token not in json.dumps(items, ensure_ascii=False)
 
 
+def _answer(text, response):
+    return {**_bot(text), "metadata": {"utter_action": response}}
+
+
+ACCOUNT_EVENTS = [
+    _user("/query_balance", "query_balance", {"display": "账户余额查询"}),
+    _bot("请验证身份", {"secure_input": "identity"}),
+    _user('/authenticated{"auth_token": "t"}', "authenticated"),
+    _answer("身份核验成功。", "utter_auth_ok"),
+    _answer("您的公积金账户1020****5060状态正常。账户余额56,789.12元", "utter_balance_normal"),
+    _answer("请注意：您的账户目前只缴存到2026年8月", "utter_balance_arrears"),
+    _answer("请问还有什么可以帮您？", "utter_anything_else"),
+    _user("/query_loan", "query_loan", {"display": "贷款查询"}),
+    _answer("您的公积金贷款（合同号GJJ2019…）正常还款中", "utter_loan_active"),
+    _answer("您于2026年10月8日提交的提取申请…", "utter_withdrawal_reviewing"),
+    _answer("您已签订委托提取协议", "utter_entrust_active"),
+]
+
+
+def test_history_shows_account_answers_while_verified():
+    items = history(ACCOUNT_EVENTS, verified_note="已验证", failed_note="未通过")
+    assert "账户余额56,789.12元" in json.dumps(items, ensure_ascii=False)
+
+
+def test_history_hides_account_answers_once_the_grant_ended():
+    items = history(
+        ACCOUNT_EVENTS, verified_note="已验证", failed_note="未通过", hidden_note="账户信息已隐藏"
+    )
+    hidden = {"role": "note", "text": "账户信息已隐藏", "tone": "info"}
+    assert items == [
+        {"role": "user", "text": "账户余额查询"},
+        {"role": "bot", "text": "请验证身份"},
+        {"role": "note", "text": "已验证", "tone": "ok"},
+        {"role": "bot", "text": "身份核验成功。"},
+        hidden,
+        {"role": "bot", "text": "请问还有什么可以帮您？"},
+        {"role": "user", "text": "贷款查询"},
+        hidden,
+    ]
+
+
 def test_clean_text_removes_controls_and_direction_overrides():
     assert clean_text("  你好\u202e\u0000\r\n世界\u200b ") == "你好\n世界"
 
@@ -142,3 +183,44 @@ def test_clean_text_removes_controls_and_direction_overrides():
 )
 def test_secrets_are_kept_out_of_the_chat(text, secure_open, refused):
     assert looks_like_secret(text, secure_step_open=secure_open) is refused
+
+
+# A password or an 18-character ID typed in groups, in Chinese or full-width digits:
+# the NLU normaliser joins them, so the guard must see them joined too.
+GROUPED_SECRETS = [
+    "135 790",
+    "1 3 5 7 9 0",
+    "135-790",
+    "13-57-90",
+    "一三五七九零",
+    "幺三五 七九洞",
+    "１３５７９０",
+    "１３５ ７９０",
+    "我的密码是 1 3 5 7 9 0",
+    "510104 19850315 0017",
+    "510104-19850315-0017",
+    "5101 0419 8503 1500 17",
+    "五一零一零四 一九八五零三一五 零零一七",
+    "５１０１０４ １９８５０３１５ ００１７",
+]
+
+
+@pytest.mark.parametrize("text", GROUPED_SECRETS)
+def test_grouped_secrets_are_refused_while_the_form_is_open(text):
+    assert looks_like_secret(text, secure_step_open=True) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我的密码是 1 3 5 7 9 0", "密码一三五七九零", "510104 19850315 0017 密码135 790"],
+)
+def test_grouped_password_next_to_the_word_is_refused_anytime(text):
+    assert looks_like_secret(text, secure_step_open=False) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我想贷款50万，贷20年", "2026年11月27日去的", "电话138 1234 5678", "一共3个问题", "一下"],
+)
+def test_ordinary_numbers_still_pass_while_the_form_is_open(text):
+    assert looks_like_secret(text, secure_step_open=True) is False

@@ -8,8 +8,11 @@ import itsdangerous
 import pytest
 
 from bot.gateway.chat.state import (
+    COOKIE_NAME,
+    HOST_COOKIE_NAME,
     ChatState,
     StateCodec,
+    cookie_policy,
     is_conversation_id,
     new_conversation_id,
 )
@@ -54,6 +57,35 @@ def test_idle_cookie_expires(monkeypatch):
     old = codec.dumps(ChatState(conversation_id=new_conversation_id()))
     monkeypatch.undo()
     assert codec.loads(old) is None
+
+
+def test_an_idle_expired_cookie_still_names_its_conversation(monkeypatch):
+    codec = StateCodec(KEY, 3600)
+    state = ChatState(conversation_id=new_conversation_id())
+    monkeypatch.setattr(
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 3601
+    )
+    old = codec.dumps(state)
+    monkeypatch.undo()
+    expired = codec.expired(old)
+    assert expired is not None and expired.conversation_id == state.conversation_id
+    # Only a genuine cookie, and only once it has expired.
+    assert StateCodec("another-key", 3600).expired(old) is None
+    assert codec.expired(old[:-2] + ("AA" if not old.endswith("AA") else "BB")) is None
+    assert codec.expired(codec.dumps(state)) is None
+    assert codec.expired(None) is None and codec.expired("") is None
+
+
+def test_cookie_is_host_prefixed_in_production():
+    production = cookie_policy(production=True, samesite="Lax")
+    assert (production.name, production.path, production.secure) == (HOST_COOKIE_NAME, "/", True)
+    assert HOST_COOKIE_NAME.startswith("__Host-")
+    development = cookie_policy(production=False, samesite="Lax")
+    assert (development.name, development.path, development.secure) == (
+        COOKIE_NAME,
+        "/chat/api",
+        False,
+    )
 
 
 @pytest.mark.parametrize(

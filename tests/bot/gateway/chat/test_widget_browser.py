@@ -161,6 +161,44 @@ def test_balance_through_verification_then_reload_keeps_history(
     assert page.errors == []
 
 
+def test_verification_moves_the_widget_to_the_new_conversation(page_factory, live_gateway):
+    """The widget follows the chat to its new id; after 结束对话 a reload hides the balance."""
+    page = page_factory()
+    answers = []
+    page.on(
+        "response",
+        lambda r: answers.append((r.url, r.status, r.request.post_data or ""))
+        if "/chat/api/" in r.url
+        else None,
+    )
+    open_chat(page, live_gateway)
+    before = conversation_id(page)
+    page.get_by_role("button", name="账户余额查询", exact=True).click()
+    expect(page.get_by_role("form", name="身份验证")).to_be_visible(timeout=REPLY_TIMEOUT)
+    verify_in_form(page, DEPOSITOR.id_number, DEPOSITOR.password)
+    log = log_of(page)
+    expect(log).to_contain_text("月缴存额", timeout=REPLY_TIMEOUT)
+    after = conversation_id(page)
+    assert after != before
+    answers.clear()
+    say(page, "你好")
+    wait_idle(page)
+    expect(log.locator(".msg.bot").last).to_contain_text("96319", timeout=REPLY_TIMEOUT)
+    [(url, status, body)] = answers
+    assert url.endswith("/chat/api/message") and status == 200
+    assert json.loads(body)["conversation_id"] == after
+    expect(log).not_to_contain_text("之前的对话已过期")
+    page.get_by_role("button", name="结束对话并评价").click()
+    expect(log).to_contain_text("评价", timeout=REPLY_TIMEOUT)
+    page.reload()
+    log = log_of(page)
+    expect(log).to_contain_text("账户信息已隐藏", timeout=REPLY_TIMEOUT)
+    expect(log).to_contain_text("已验证")
+    expect(log).not_to_contain_text("月缴存额")
+    assert conversation_id(page) == after
+    assert page.errors == []
+
+
 def test_wrong_password_keeps_the_number_and_asks_again(page_factory, live_gateway, artifacts):
     depositor = next(i for i in DEMO_IDENTITIES if i.key == "overdue_loan")
     page = page_factory()
