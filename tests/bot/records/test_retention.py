@@ -27,6 +27,7 @@ from bot.records.account_models import (
 )
 from bot.records.base import Channel
 from bot.records.complaints import create_complaint
+from bot.records.db import make_engine
 from bot.records.retention import Policy, PolicyError, load_policy, purge_tracker, run
 from bot.records.retention_tables import MASKED_EVENT, PERIOD_NAMES
 from bot.records.service_models import (
@@ -46,6 +47,7 @@ from bot.records.voice_models import (
     VoiceTurn,
 )
 from bot.settings import Settings
+from tests.bot.records.conftest import assert_parameters_hidden
 from tests.rasa_tracker import write_conversations
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
@@ -301,6 +303,20 @@ def test_tracker_events_older_than_the_period_are_deleted(
     assert purge_tracker(tracker_db_url, policy(batch_size=2), now=NOW, dry_run=False).rows == 0
     assert senders() == {"web-new": 5}
     engine.dispose()
+
+
+def test_the_tracker_engine_hides_parameters(db_url: str,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    writer = make_engine(db_url)
+    with writer.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE events (id INTEGER PRIMARY KEY, timestamp FLOAT)")
+    writer.dispose()
+    engine = retention.tracker_engine(db_url)
+    assert engine is not None
+    try:
+        assert_parameters_hidden(engine, caplog)
+    finally:
+        engine.dispose()
 
 
 def test_a_missing_tracker_store_is_skipped_not_created(missing_tracker: str) -> None:
