@@ -121,7 +121,8 @@ def _count(factory: sessionmaker[Session], rule: Rule, cutoff: datetime) -> int:
                               .where(rule.due(cutoff))) or 0
 
 
-def _delete_batches(factory: sessionmaker[Session], rule: Rule, cutoff: datetime, batch: int) -> int:
+def _delete_batches(factory: sessionmaker[Session], rule: Rule, cutoff: datetime,
+                    batch: int) -> int:
     ids = select(rule.model.id).where(rule.due(cutoff)).order_by(rule.model.id).limit(batch)
     total = 0
     while True:
@@ -135,7 +136,8 @@ def _delete_batches(factory: sessionmaker[Session], rule: Rule, cutoff: datetime
             return total
 
 
-def _mask_batches(factory: sessionmaker[Session], rule: Rule, cutoff: datetime, batch: int, now: datetime) -> int:
+def _mask_batches(factory: sessionmaker[Session], rule: Rule, cutoff: datetime, batch: int,
+                  now: datetime) -> int:
     assert rule.mask is not None
     total, after = 0, 0
     while True:

@@ -29,7 +29,8 @@ from bot.records.base import Channel
 from bot.records.complaints import create_complaint
 from bot.records.db import make_engine
 from bot.records.retention import Policy, PolicyError, load_policy, purge_tracker, run
-from bot.records.retention_tables import MASKED_EVENT, PERIOD_NAMES
+from bot.records.retention_tables import KEPT_TABLES, MASKED_EVENT, PERIOD_NAMES, RULES
+from bot.records.schema import metadata
 from bot.records.service_models import (
     CallbackRequest,
     CallbackStatus,
@@ -332,6 +333,12 @@ def test_the_project_file_names_every_period() -> None:
     loaded = load_policy(settings=Settings())
     assert set(loaded.periods) == set(PERIOD_NAMES) == set(PERIODS)
     assert loaded.periods["tracker_events"] == 180 and loaded.periods["auth_failures"] == 30
+
+
+def test_every_table_is_looked_after_or_kept_for_a_stated_reason() -> None:
+    ruled = {rule.table for rule in RULES}
+    assert not ruled & set(KEPT_TABLES)
+    assert ruled | set(KEPT_TABLES) == set(metadata.tables)
 
 
 def _write(tmp_path: Path, periods: dict[str, Any], **extra: Any) -> Path:
