@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, delete, func, inspect, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.records.clock import utc_now
@@ -70,8 +71,11 @@ class Outcome:
     action: str
     rows: int
     cutoff: datetime | None  # None: the table was not there to look at
+    error: str | None = None  # the rule failed (rows it committed before stay done)
 
     def line(self, dry_run: bool) -> str:
+        if self.error is not None:
+            return f"{self.rule:26} {self.table:22} FAILED: {self.error}"
         if self.cutoff is None:
             return f"{self.rule:26} {self.table:22} skipped: no tracker store at this URL"
         verb = f"would be {self.action}" if dry_run else f"{self.action}:"
@@ -218,14 +222,34 @@ def purge_tracker(url: str, policy: Policy, *, now: datetime, dry_run: bool) -> 
 # --------------------------------------------------------------------- the job
 
 
+def _guarded(rule: str, table: str, action: str, setting: str,
+             step: Callable[[], Outcome]) -> Outcome:
+    """Run one rule; a database failure is reported (SQL only, never values) and the job goes on."""
+    try:
+        return step()
+    except SQLAlchemyError as exc:
+        logger.error("retention rule %s on %s failed", rule, table, exc_info=True)
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        return Outcome(rule, table, action, 0, None,
+                       error=f"{type(exc).__name__}: {cause} (check {setting})")
+
+
 def run(database_url: str, tracker_db_url: str, policy: Policy, *,
         now: datetime | None = None, dry_run: bool = False) -> Iterator[Outcome]:
-    """Every rule, the tracker store first; yields each outcome as it is done."""
+    """Every rule, the tracker store first; yields each outcome as it is done.
+
+    A rule that fails (the database refuses or is away) yields an outcome with
+    ``error`` set, and the other rules still run.
+    """
     now = utc_now(now)
-    yield purge_tracker(tracker_db_url, policy, now=now, dry_run=dry_run)
+    yield _guarded(TRACKER_EVENTS, "events", "deleted",
+                   "TRACKER_DB_URL or --tracker-db-url: a role that may DELETE from events",
+                   lambda: purge_tracker(tracker_db_url, policy, now=now, dry_run=dry_run))
     factory = get_sessionmaker(database_url)
     for rule in RULES:
-        yield apply_rule(factory, rule, policy, now=now, dry_run=dry_run)
+        yield _guarded(rule.name, rule.table, rule.action, "DATABASE_URL or --database-url",
+                       lambda rule=rule: apply_rule(factory, rule, policy, now=now,
+                                                    dry_run=dry_run))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -254,14 +278,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(("dry run: nothing is changed\n" if options.dry_run else "")
           + f"retention periods from {options.policy}")
-    total = 0
+    total, failed = 0, 0
     for outcome in run(options.database_url or settings.database_url,
                        options.tracker_db_url or settings.tracker_db_url, policy,
                        dry_run=options.dry_run):
         print(outcome.line(options.dry_run))
         total += outcome.rows
-    logger.info("retention %s: %d rows", "dry run" if options.dry_run else "run", total)
-    return 0
+        failed += outcome.error is not None
+    logger.info("retention %s: %d rows, %d rules failed",
+                "dry run" if options.dry_run else "run", total, failed)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ store is written by Rasa's own ``SQLTrackerStore`` (``tests/rasa_tracker.py``).
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -406,3 +407,21 @@ def test_the_command_prints_each_table_and_a_dry_run_changes_nothing(
     assert PHONE not in "\n".join(lines)
     db_session.rollback()  # a new snapshot (SQLite keeps the old one in a read transaction)
     assert db_session.scalar(select(func.count()).select_from(AuthFailure)) == 1
+
+
+def test_a_database_that_refuses_fails_its_rules_only(
+        db_url: str, db_session: Session, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    db_session.add(AuthFailure(identifier_hash="x" * 64, channel=Channel.voice,
+                               at=datetime.now(timezone.utc) - timedelta(days=40),
+                               reason="mismatch"))
+    db_session.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("TRACKER_DB_URL", "postgresql://rasa@127.0.0.1:1/tracker")
+    assert retention.main([]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    tracker = next(line for line in lines if line.startswith("tracker_events"))
+    assert "FAILED: OperationalError" in tracker and "TRACKER_DB_URL" in tracker
+    failures = next(line for line in lines if line.startswith("auth_failures"))
+    assert failures.split()[2:4] == ["deleted:", "1"]  # the records were still looked after
+    assert any(record.exc_info for record in caplog.records if record.levelno == logging.ERROR)
