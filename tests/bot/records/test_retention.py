@@ -49,6 +49,7 @@ from bot.records.voice_models import (
     VoiceTurn,
 )
 from bot.settings import Settings
+from bot.tracker_store import events
 from tests.bot.records.conftest import assert_parameters_hidden
 from tests.rasa_tracker import write_conversations
 
@@ -292,8 +293,8 @@ def test_tracker_events_older_than_the_period_are_deleted(
     def senders() -> dict[str, int]:
         with engine.connect() as connection:
             return dict(connection.execute(
-                select(retention.events.c.sender_id, func.count())
-                .group_by(retention.events.c.sender_id)).all())
+                select(events.c.sender_id, func.count())
+                .group_by(events.c.sender_id)).all())
 
     per_conversation = senders()["web-old"]
     assert per_conversation == 5
