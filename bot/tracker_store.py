@@ -74,12 +74,14 @@ def read_only_engine(url: str) -> Engine | None:
             if parsed.get_backend_name() == "sqlite":
                 engine = create_engine(
                     f"sqlite:///file:{path}?mode=ro&uri=true",
+                    hide_parameters=True,  # no message text in SQL errors or logs
                     connect_args={"timeout": 2},
                 )
             else:
                 engine = create_engine(
                     parsed,
                     pool_pre_ping=True,
+                    hide_parameters=True,
                     connect_args={
                         "connect_timeout": 3,
                         "options": "-c default_transaction_read_only=on "

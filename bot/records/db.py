@@ -82,8 +82,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Build an engine for ``url`` (default: the ``DATABASE_URL`` setting).
 
     For a SQLite file the parent directory is created. Extra keyword arguments
-    go to :func:`sqlalchemy.create_engine`.
+    go to :func:`sqlalchemy.create_engine`. Statement parameters (ID numbers,
+    phones, account numbers) are left out of SQL errors and of the SQL log
+    (``hide_parameters``): a failed query logs its SQL, never its values.
     """
+    kwargs.setdefault("hide_parameters", True)
     parsed = normalize_url(url or load_settings().database_url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)

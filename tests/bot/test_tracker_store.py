@@ -9,6 +9,7 @@ import sqlalchemy
 from bot import tracker_store
 from bot.records.db import make_engine
 from tests.bot.gateway.desk.conftest import beijing, make_tracker_db
+from tests.bot.records.conftest import assert_parameters_hidden
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +58,13 @@ def test_the_postgresql_store_is_read_only(pg_url: str) -> None:
         with writer.begin() as connection:
             connection.exec_driver_sql("DROP TABLE events")
         writer.dispose()
+
+
+def test_sql_errors_and_the_sql_log_hide_parameters(db_url: str,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    engine = tracker_store.read_only_engine(db_url)
+    assert engine is not None
+    assert_parameters_hidden(engine, caplog)
 
 
 @pytest.mark.parametrize(("data", "channel", "person"), [

@@ -1,10 +1,14 @@
 """Fixtures of the records tests; the databases (`db_url`, `db_session`) are tests/conftest.py's."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.records import passwords
@@ -31,3 +35,21 @@ def add_staff(session: Session, username: str = "lihua",
                          password=GOOD, must_change_password=False)
     session.commit()
     return staff
+
+
+SECRET_PARAMETER = "510104198503150017"
+
+
+def assert_parameters_hidden(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """Neither a failed statement's error nor the SQL log shows a statement's parameters."""
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT :value AS echoed"), {"value": SECRET_PARAMETER})
+    with pytest.raises(SQLAlchemyError) as failure:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT no_such_column FROM no_such_table WHERE 1 = :value"),
+                               {"value": SECRET_PARAMETER})
+    assert "no_such_table" in str(failure.value)  # the SQL is still shown
+    assert SECRET_PARAMETER not in str(failure.value)
+    assert "AS echoed" in caplog.text  # the statement is logged, its value is not
+    assert SECRET_PARAMETER not in caplog.text

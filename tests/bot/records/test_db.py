@@ -16,6 +16,7 @@ from bot.records.base import Channel
 from bot.records.coltypes import to_money
 from bot.records.db import get_sessionmaker, make_engine, normalize_url, session_scope
 from bot.records.service_models import Rating
+from tests.bot.records.conftest import assert_parameters_hidden
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -207,3 +208,12 @@ def test_savepoint_rollback_keeps_the_outer_transaction(db_session: Session) -> 
 
 def test_sessionmaker_is_cached_per_url(db_url: str) -> None:
     assert get_sessionmaker(db_url) is get_sessionmaker(db_url)
+
+
+def test_sql_errors_and_the_sql_log_hide_parameters(db_url: str,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert_parameters_hidden(engine, caplog)
+    finally:
+        engine.dispose()
