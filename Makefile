@@ -3,7 +3,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 .DEFAULT_GOAL := help
 
-.PHONY: help setup migrate seed train run chat test bench policy-report clean
+.PHONY: help setup migrate seed train run chat test bench policy-report retention clean
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
@@ -43,6 +43,10 @@ bench: setup train
 policy-report: migrate
 	@$(APP) -m bot.knowledge seed > /dev/null
 	@$(APP) -m bot.knowledge report
+
+# Daily in production (cron / CronJob); periods in retention.yml. DRY_RUN=1 only counts.
+retention: migrate
+	@$(APP) -m bot.records.retention $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf var .rasa results

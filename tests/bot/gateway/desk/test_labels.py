@@ -142,3 +142,12 @@ def test_every_knowledge_audit_action_and_status_has_chinese_words(labels) -> No
     assert {"policy_topic", "policy_version"} <= set(labels.AUDIT_TARGETS)
     assert set(labels.TOPIC_STATUSES) == {status.value for status in TopicStatus}
     assert set(labels.VERSION_STATUSES) == {status.value for status in VersionStatus}
+
+
+def test_every_complaint_event_has_chinese_words(labels) -> None:  # type: ignore[no-untyped-def]
+    from bot.records import retention_tables
+
+    actions = _codes_in(complaint_lifecycle, r'_event\(session, \w+, actor, "([a-z_]+)"')
+    assert {"taken", "closed", "contact_revealed"} <= actions
+    actions |= {retention_tables.MASKED_EVENT}
+    assert sorted(action for action in actions if action not in labels.EVENT_ACTIONS) == []
