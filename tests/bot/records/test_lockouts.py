@@ -1,0 +1,210 @@
+"""Account lock-outs: atomic on PostgreSQL, the desk's list and unlock, the SMS, spikes."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.records.account_models import AccountStatus, AuthFailure, Depositor, FundAccount
+from bot.records.db import make_engine
+from bot.records.errors import DeskPermissionError
+from bot.records.lockouts import (
+    PURPOSE_ACCOUNT_LOCKED,
+    failure_spike,
+    locked_accounts,
+    unlock_account,
+)
+from bot.records.passwords import hash_password
+from bot.records.staff_models import DeskAuditEvent, StaffRole
+from bot.records.throttle import web_sources
+from bot.records.verification import VerifyResult, verify_identity
+from bot.records.voice_models import SmsMessage
+from bot.settings import Settings
+from tests.bot.records.conftest import add_staff
+
+ACCOUNT = "102030405060"
+ID_NUMBER = "510104198503150017"
+PASSWORD = "135790"
+WRONG = "000000"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+SETTINGS = Settings(auth_max_failures=5, auth_failure_window_hours=24, secret_key="test-secret",
+                    auth_spike_failures=3, auth_spike_window_minutes=15)
+
+
+def add_account(session: Session, *, account_number: str = ACCOUNT, id_number: str = ID_NUMBER,
+                phone: str | None = "13800001234", strength: str = "light") -> FundAccount:
+    depositor = Depositor(name="张明远", id_number=id_number, phone=phone, synthetic=True)
+    account = FundAccount(
+        account_number=account_number, card_number=None, depositor=depositor,
+        status=AccountStatus.normal, balance=Decimal("56789.12"),
+        monthly_deposit=Decimal("2076.00"), base=Decimal("8650.00"),
+        employee_rate=Decimal("0.12"), employer_rate=Decimal("0.12"),
+        paid_up_month=date(2026, 10, 1), opened_on=date(2012, 7, 16),
+        query_password_hash=hash_password(PASSWORD, strength=strength),  # type: ignore[arg-type]
+    )
+    session.add(account)
+    session.commit()
+    return account
+
+
+def verify(session: Session, password: str, *, at: datetime = NOW,
+           identifier: str = ACCOUNT, sources=()) -> VerifyResult:  # type: ignore[no-untyped-def]
+    return verify_identity(session, identifier, password, channel="webchat", conversation_id="c-1",
+                           settings=SETTINGS, now=at, sources=sources)
+
+
+# ------------------------------------------------------------ atomic lock-out
+
+
+def _race(pg_url: str, passwords: list[str]) -> list[str]:
+    """Every password in its own thread and session, released together by a barrier."""
+    engine = make_engine(pg_url, pool_size=len(passwords) + 2)
+    barrier = threading.Barrier(len(passwords))
+    reasons: list[str] = [""] * len(passwords)
+
+    def attempt(index: int) -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            result = verify(session, passwords[index])
+            session.commit()
+            reasons[index] = "ok" if result.ok else str(result.reason)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(passwords))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    engine.dispose()
+    return reasons
+
+
+@pytest.mark.parametrize("parallel", [10, 20])
+def test_parallel_wrong_passwords_on_postgresql_stop_at_the_limit(
+    pg_url: str, parallel: int
+) -> None:
+    engine = make_engine(pg_url)
+    with Session(engine) as session:
+        add_account(session, strength="full")
+    engine.dispose()
+    reasons = _race(pg_url, [WRONG] * parallel)
+    assert reasons.count("mismatch") == 5
+    assert reasons.count("locked") == parallel - 5
+    # The right password now, and during a race, is locked too.
+    reasons = _race(pg_url, [PASSWORD] + [WRONG] * 3)
+    assert reasons == ["locked"] * 4
+
+
+# -------------------------------------------------------------- desk, unlock
+
+
+def _lock(session: Session, *, sources=()) -> None:  # type: ignore[no-untyped-def]
+    for minute in range(5):
+        assert verify(session, WRONG, at=NOW + timedelta(minutes=minute),
+                      sources=sources).reason == "mismatch"
+
+
+def test_locked_accounts_say_why_without_identifiers(
+    db_session: Session, quick_hasher: None
+) -> None:
+    account = add_account(db_session)
+    other = add_account(db_session, account_number="102030405099", id_number="11010519491231002X")
+    settings = SETTINGS
+    _lock(db_session)
+    verify(db_session, WRONG, identifier="102030405099")
+    [locked] = locked_accounts(db_session, settings, NOW + timedelta(minutes=10))
+    assert locked.account_id == account.id and locked.account_id != other.id
+    assert locked.masked_account == "1020****5060"
+    assert (locked.failures, locked.since, locked.last_at) == (
+        5, NOW, NOW + timedelta(minutes=4))
+    assert locked.locked_until == NOW + timedelta(hours=24)
+    assert locked.channels == ("webchat",)
+    assert locked_accounts(db_session, settings, NOW + timedelta(hours=24, minutes=1)) == []
+
+
+def test_failures_record_the_source_kind_and_only_a_hash(
+    db_session: Session, quick_hasher: None
+) -> None:
+    add_account(db_session)
+    big = replace(SETTINGS, auth_source_stop_after=4, auth_source_stop_accounts=4,
+                  auth_source_slow_after=4)
+    for minute in range(4):
+        verify_identity(db_session, ACCOUNT, WRONG, channel="webchat", conversation_id="c-1",
+                        settings=big, now=NOW + timedelta(minutes=minute),
+                        sources=web_sources("2001:db8:1:2::7", "conv-abc"))
+    failure = db_session.scalars(select(AuthFailure)).first()
+    assert failure is not None and failure.source_kind == "network"
+    assert failure.source_hash and len(failure.source_hash) == 64
+    assert "2001" not in failure.source_hash
+
+
+def test_only_a_supervisor_unlocks_and_it_is_audited(
+    db_session: Session, quick_hasher: None
+) -> None:
+    account = add_account(db_session)
+    agent = add_staff(db_session, "lihua", StaffRole.agent)
+    supervisor = add_staff(db_session, "wangfang", StaffRole.supervisor)
+    _lock(db_session)
+    assert verify(db_session, PASSWORD, at=NOW + timedelta(minutes=6)).reason == "locked"
+    with pytest.raises(DeskPermissionError):
+        unlock_account(db_session, agent, account.id, now=NOW + timedelta(minutes=7))
+    assert unlock_account(db_session, supervisor, account.id, now=NOW + timedelta(minutes=7)) == 6
+    assert locked_accounts(db_session, SETTINGS, NOW + timedelta(minutes=8)) == []
+    assert verify(db_session, PASSWORD, at=NOW + timedelta(minutes=8)).ok
+    event = db_session.scalars(select(DeskAuditEvent).where(
+        DeskAuditEvent.action == "account_unlocked")).one()
+    assert (event.actor, event.target_id) == ("wangfang", str(account.id))
+    assert ACCOUNT not in (event.detail or "")
+
+
+# ----------------------------------------------------------------------- SMS
+
+
+def test_one_sms_per_lock_with_the_masked_account_only(
+    db_session: Session, quick_hasher: None
+) -> None:
+    add_account(db_session)
+    _lock(db_session)
+    for minute in range(6, 9):
+        verify(db_session, WRONG, at=NOW + timedelta(minutes=minute))
+    [sms] = db_session.scalars(select(SmsMessage)).all()
+    assert (sms.purpose, sms.to_number) == (PURPOSE_ACCOUNT_LOCKED, "13800001234")
+    assert "1020****5060" in sms.body and "96319" in sms.body
+    for secret in (ACCOUNT, ID_NUMBER, WRONG, PASSWORD):
+        assert secret not in sms.body
+    assert ACCOUNT not in sms.reference and ID_NUMBER not in sms.reference
+    # Locked again after the window: a second lock, a second SMS.
+    later = NOW + timedelta(days=2)
+    for minute in range(5):
+        verify(db_session, WRONG, at=later + timedelta(minutes=minute))
+    assert len(db_session.scalars(select(SmsMessage)).all()) == 2
+
+
+def test_no_mobile_no_sms(db_session: Session, quick_hasher: None) -> None:
+    add_account(db_session, phone="02887654321")
+    _lock(db_session)
+    assert db_session.scalars(select(SmsMessage)).all() == []
+
+
+# --------------------------------------------------------------------- spike
+
+
+def test_failures_across_accounts_spike_is_logged_without_personal_data(
+    db_session: Session, quick_hasher: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_account(db_session)
+    with caplog.at_level(logging.WARNING, logger="bot.records.lockouts"):
+        for index in range(4):
+            verify(db_session, WRONG, identifier=f"1020304050{index:02d}",
+                   at=NOW + timedelta(minutes=index))
+    spike = failure_spike(db_session, SETTINGS, NOW + timedelta(minutes=4))
+    assert (spike.failures, spike.alarming) == (4, True)
+    warnings = [r.getMessage() for r in caplog.records if "spike" in r.getMessage()]
+    assert len(warnings) == 1 and "4 failed verifications" in warnings[0]
+    assert "102030" not in warnings[0]
+    assert not failure_spike(db_session, SETTINGS, NOW + timedelta(minutes=30)).alarming
