@@ -189,7 +189,7 @@ def verify_identity(
     ident_hash = identifier_hash(kind, normalized, settings.secret_key)
     account = find_account(session, kind, normalized)
     masked = mask_account(account.account_number) if account is not None else None
-    target = f"account:{account.id}" if account is not None else f"identifier:{ident_hash}"
+    target = f"account:{account.id}" if account is not None else ident_hash
     hashed = {source.hashed(settings.secret_key): source.kind for source in sources}
     serialise(session, [f"auth:{target}", *(f"auth-source:{value}" for value in hashed)])
     if hashed:

@@ -4,14 +4,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.records.account_models import AccountStatus, AuthFailure, Depositor, FundAccount
+from bot.records.account_models import AuthFailure
 from bot.records.db import make_engine
 from bot.records.errors import DeskPermissionError
 from bot.records.lockouts import (
@@ -20,37 +19,17 @@ from bot.records.lockouts import (
     locked_accounts,
     unlock_account,
 )
-from bot.records.passwords import hash_password
 from bot.records.staff_models import DeskAuditEvent, StaffRole
 from bot.records.throttle import web_sources
 from bot.records.verification import VerifyResult, verify_identity
 from bot.records.voice_models import SmsMessage
 from bot.settings import Settings
-from tests.bot.records.conftest import add_staff
+from tests.bot.records.conftest import ACCOUNT, ID_NUMBER, PASSWORD, add_account, add_staff
 
-ACCOUNT = "102030405060"
-ID_NUMBER = "510104198503150017"
-PASSWORD = "135790"
 WRONG = "000000"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 SETTINGS = Settings(auth_max_failures=5, auth_failure_window_hours=24, secret_key="test-secret",
                     auth_spike_failures=3, auth_spike_window_minutes=15)
-
-
-def add_account(session: Session, *, account_number: str = ACCOUNT, id_number: str = ID_NUMBER,
-                phone: str | None = "13800001234", strength: str = "light") -> FundAccount:
-    depositor = Depositor(name="张明远", id_number=id_number, phone=phone, synthetic=True)
-    account = FundAccount(
-        account_number=account_number, card_number=None, depositor=depositor,
-        status=AccountStatus.normal, balance=Decimal("56789.12"),
-        monthly_deposit=Decimal("2076.00"), base=Decimal("8650.00"),
-        employee_rate=Decimal("0.12"), employer_rate=Decimal("0.12"),
-        paid_up_month=date(2026, 10, 1), opened_on=date(2012, 7, 16),
-        query_password_hash=hash_password(PASSWORD, strength=strength),  # type: ignore[arg-type]
-    )
-    session.add(account)
-    session.commit()
-    return account
 
 
 def verify(session: Session, password: str, *, at: datetime = NOW,
