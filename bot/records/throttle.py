@@ -185,3 +185,11 @@ def record_outcome(
                                     target_key=target_key, failed=failed, at=now))
     session.flush()
 
+
+
+def wait_span(seconds: int) -> tuple[Literal["minutes", "hours"], int]:
+    """How a wait is told to a person: whole minutes up to two hours, else whole hours."""
+    seconds = max(1, int(seconds))
+    if seconds <= 2 * 3600:
+        return "minutes", -(-seconds // 60)
+    return "hours", -(-seconds // 3600)

@@ -13,12 +13,14 @@ worded by :func:`bot.contract.secure_step_outcome` as on every channel.
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 from flask import Response
 
 from bot.contract import secure_step_outcome
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import (
+    ApiError,
     client_address,
     conversation_state,
     fail,
@@ -31,6 +33,7 @@ from bot.gateway.chat.service import CHANNEL, current_service
 from bot.gateway.chat.state import ChatState
 from bot.gateway.chat.turns import converse, turn_json
 from bot.gateway.db import db
+from bot.records.throttle import wait_span, web_sources
 from bot.records.verification import verify_identity
 from bot.records.identifiers import classify_identifier, normalize_digits
 from bot.records.passwords import is_valid_password_format
@@ -62,7 +65,8 @@ def verify() -> Response:
     cid = state.conversation_id
     try:
         result = verify_identity(
-            db(), identifier, password, channel=CHANNEL, conversation_id=cid, settings=settings
+            db(), identifier, password, channel=CHANNEL, conversation_id=cid, settings=settings,
+            sources=web_sources(client_address(), cid),
         )
         db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
     except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
@@ -70,6 +74,8 @@ def verify() -> Response:
         fail(503, "verify_unavailable")
     finally:
         del password
+    if result.reason == "throttled":  # too many failures from here: Rasa hears nothing
+        _throttled(result.retry_after_seconds or 60)
     outcome = secure_step_outcome(result)
     if outcome.ok:
         note = {"role": "note", "text": service.texts.get("verified_note"), "tone": "ok"}
@@ -80,6 +86,14 @@ def verify() -> Response:
     reply = converse(state, lambda: service.rasa.send_outcome(cid, outcome))
     reply.messages.insert(0, note)
     return respond(turn_json(state, reply, verified=outcome.ok), state)
+
+
+def _throttled(retry_after: int) -> NoReturn:
+    """429 with how long to wait, in minutes or hours (the form stays open)."""
+    unit, amount = wait_span(retry_after)
+    code = "verify_slowed" if unit == "minutes" else "verify_stopped"
+    raise ApiError(429, code, current_service().texts.error(code, **{unit: amount}),
+                   {"Retry-After": str(retry_after)})
 
 
 def _count_attempt(state: ChatState) -> None:
