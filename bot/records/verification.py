@@ -87,6 +87,8 @@ class VerifyResult:
     remaining_attempts: int | None = None
     masked_account: str | None = None
     retry_after_seconds: int | None = None
+    # The SMS queued when this attempt locked the account (the gateway sends it).
+    lock_sms_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +240,9 @@ def verify_identity(
     if not matched:
         record_failure("mismatch")
         remaining = max(0, settings.auth_max_failures - failures - 1)
+        lock_sms = None
         if account is not None and failures + 1 == settings.auth_max_failures:
-            queue_lock_sms(session, account, settings, now)
+            lock_sms = queue_lock_sms(session, account, settings, now)
         logger.info(
             "verification failed: account=%s kind=%s channel=%s remaining=%d",
             masked or "unknown",
@@ -247,7 +250,8 @@ def verify_identity(
             channel.value,
             remaining,
         )
-        return VerifyResult(ok=False, reason="mismatch", remaining_attempts=remaining)
+        return VerifyResult(ok=False, reason="mismatch", remaining_attempts=remaining,
+                            lock_sms_id=lock_sms.id if lock_sms is not None else None)
 
     assert account is not None
     record_outcome(session, hashed, target_key=target, failed=False, now=now)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import NoReturn
 
-from flask import Response
+from flask import Response, current_app
 
 from bot.contract import secure_step_outcome
 from bot.gateway.chat import bp
@@ -74,6 +74,8 @@ def verify() -> Response:
         fail(503, "verify_unavailable")
     finally:
         del password
+    if result.lock_sms_id is not None:  # this attempt locked the account: tell the owner
+        current_app.extensions["voice"].sms.deliver_later(result.lock_sms_id)
     if result.reason == "throttled":  # too many failures from here: Rasa hears nothing
         _throttled(result.retry_after_seconds or 60)
     outcome = secure_step_outcome(result)

@@ -8,17 +8,22 @@ visitor is one source per /64 network.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.gateway.voice.sms import SmsSender
 from bot.records.account_models import AuthFailure
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.throttle import web_sources
+from bot.records.seed import DEMO_BY_KEY
 from bot.records.verification import verify_identity
+from bot.settings import load_settings
 from tests.bot.gateway.chat.conftest import start_session
 from tests.bot.gateway.chat.test_api import ask_for_verification, error_of, post, tracker
+from tests.bot.gateway.voice.test_sms import CREDENTIALS, RecordingTwilio
 
 # Valid account numbers that no depositor has: failures lock nobody's account.
 NOBODY = ["990000000001", "990000000002", "990000000003", "990000000004"]
@@ -88,3 +93,35 @@ def test_a_stopped_network_is_paused_for_hours_whatever_the_session(make_app, st
     cid = start_session(other)
     ask_for_verification(other, cid)
     assert _wrong(other, cid, NOBODY[3]).status_code == 200
+
+
+def test_the_chat_attempt_that_locks_an_account_sends_the_owner_an_sms(make_app, stack):
+    """Four wrong passwords from elsewhere, the fifth in this chat: the depositor's
+    mobile gets the lock SMS through the gateway's sender (Twilio stand-in)."""
+    demo = DEMO_BY_KEY["lockout"]
+    stack.clear_auth_failures(demo.account_number)
+    app = make_app(chat_verify_attempts_per_session=10)
+    settings = app.config["HOTLINE_SETTINGS"]
+    sent = RecordingTwilio()
+    twilio_settings = load_settings({**stack.env, **CREDENTIALS})
+    app.extensions["voice"].sms = SmsSender(twilio_settings, {}, client_factory=lambda: sent)
+    try:
+        with session_scope(stack.database_url) as session:
+            for n in range(4):
+                verify_identity(session, demo.account_number, "000000", channel="voice",
+                                conversation_id=f"elsewhere-{n}", settings=settings)
+        client = _client(app, "203.0.113.62")
+        cid = start_session(client)
+        ask_for_verification(client, cid)
+        response = _wrong(client, cid, demo.account_number)
+        assert response.status_code == 200 and response.get_json()["verified"] is False
+        for _ in range(100):
+            if sent.sent:
+                break
+            time.sleep(0.05)
+        [message] = sent.sent
+        assert message["to"] == "+86" + demo.phone
+        assert demo.account_number not in message["body"] and "000000" not in message["body"]
+        assert "****" in message["body"] and "96319" in message["body"]
+    finally:
+        stack.clear_auth_failures(demo.account_number)
