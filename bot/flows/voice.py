@@ -81,7 +81,10 @@ SECURE_FIELDS = (
 )
 SECURE_PLACEHOLDERS = {"throttled_minutes": frozenset({"minutes"}),
                        "throttled_hours": frozenset({"hours"})}
-SMS_FIELDS: dict[str, frozenset[str]] = {"complaint_ticket": frozenset({"ticket_id", "due_date"})}
+SMS_FIELDS: dict[str, frozenset[str]] = {
+    "complaint_ticket": frozenset({"ticket_id", "due_date"}),
+    "account_locked": frozenset({"account", "count", "hours"}),
+}
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ Here:
   failures that count (a supervisor's unlock marks them ``cleared``);
 - :func:`locked_accounts`, the desk's list of locked accounts and why;
 - :func:`unlock_account`, supervisors only, audited;
-- :func:`queue_lock_sms`, one SMS per lock to the depositor's mobile through
-  the SMS outbox (the masked account only, never the password);
 - :func:`failure_spike`, failed verifications across all accounts in the
   last ``AUTH_SPIKE_WINDOW_MINUTES``, against ``AUTH_SPIKE_FAILURES``.
 
@@ -29,18 +27,12 @@ from bot.records.account_models import AuthFailure, AuthSession, FundAccount
 from bot.records.audit import Actor, audit
 from bot.records.clock import utc_now
 from bot.records.errors import DeskNotFoundError, DeskPermissionError
-from bot.records.identifiers import mask_account, normalize_phone
+from bot.records.identifiers import mask_account
 from bot.records.staff_models import StaffRole
-from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PURPOSE_ACCOUNT_LOCKED = "account_locked"
-LOCK_SMS = (
-    "【成都住房公积金】您的公积金账户{account}的查询密码已连续输错{count}次，为保护账户安全，"
-    "已暂停自助查询{hours}小时。如非本人操作，请拨打96319。"
-)
 COUNTED_REASON = "mismatch"
 FAILED_REASONS = ("mismatch", "locked")
 
@@ -149,35 +141,7 @@ def unlock_account(session: Session, actor: Actor, account_id: int, *,
     return cleared
 
 
-# -------------------------------------------------------------- SMS, spikes
-
-
-def queue_lock_sms(session: Session, account: FundAccount, settings: Settings,
-                   now: datetime) -> SmsMessage | None:
-    """Queue the SMS that tells the depositor their account was just locked.
-
-    One per lock (the reference is the account and the moment it locked);
-    None when the depositor has no mobile number on record.
-    """
-    phone = normalize_phone(account.depositor.phone or "")
-    if not phone or not phone.startswith("1"):
-        logger.info("account %s locked: no mobile number, no SMS",
-                    mask_account(account.account_number))
-        return None
-    message = SmsMessage(
-        to_number=phone,
-        body=LOCK_SMS.format(account=mask_account(account.account_number),
-                             count=settings.auth_max_failures,
-                             hours=settings.auth_failure_window_hours),
-        purpose=PURPOSE_ACCOUNT_LOCKED,
-        reference=f"{account.id}:{now.strftime('%Y%m%d%H%M%S%f')}",
-        status=SmsStatus.pending,
-        call_sid=None,
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message
+# -------------------------------------------------------------------- spikes
 
 
 @dataclass(frozen=True)

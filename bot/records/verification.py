@@ -19,8 +19,8 @@ after the other (:func:`bot.records.throttle.serialise`), so that no more than
 attempt also passes the soft per-source throttle first
 (:mod:`bot.records.throttle`): a throttled attempt answers ``"throttled"``
 with ``retry_after_seconds``, runs no password check and counts against no
-account. The failure that locks an account queues an SMS to the depositor
-(:func:`bot.records.lockouts.queue_lock_sms`).
+account. The failure that locks an account says so (``locked_account_id``):
+the gateway then sends the depositor an SMS.
 
 The caller must commit the session whatever the outcome: the failures are
 recorded in it. Nothing here logs the password, the token or the identifier.
@@ -48,7 +48,7 @@ from bot.records.account_models import (
 from bot.records.base import Channel
 from bot.records.clock import utc_now
 from bot.records.errors import RecordsValidationError
-from bot.records.lockouts import count_start, failures_since, queue_lock_sms, warn_on_spike
+from bot.records.lockouts import count_start, failures_since, warn_on_spike
 from bot.records.identifiers import (
     IdentifierKind,
     classify_identifier,
@@ -87,8 +87,9 @@ class VerifyResult:
     remaining_attempts: int | None = None
     masked_account: str | None = None
     retry_after_seconds: int | None = None
-    # The SMS queued when this attempt locked the account (the gateway sends it).
-    lock_sms_id: int | None = None
+    # Set when this very attempt locked the account: the gateway tells the
+    # depositor by SMS (never shown to the person verifying).
+    locked_account_id: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,7 @@ def verify_identity(
     if not matched:
         record_failure("mismatch")
         remaining = max(0, settings.auth_max_failures - failures - 1)
-        lock_sms = None
-        if account is not None and failures + 1 == settings.auth_max_failures:
-            lock_sms = queue_lock_sms(session, account, settings, now)
+        locked_now = account is not None and failures + 1 == settings.auth_max_failures
         logger.info(
             "verification failed: account=%s kind=%s channel=%s remaining=%d",
             masked or "unknown",
@@ -251,7 +250,7 @@ def verify_identity(
             remaining,
         )
         return VerifyResult(ok=False, reason="mismatch", remaining_attempts=remaining,
-                            lock_sms_id=lock_sms.id if lock_sms is not None else None)
+                            locked_account_id=account.id if locked_now and account else None)
 
     assert account is not None
     record_outcome(session, hashed, target_key=target, failed=False, now=now)

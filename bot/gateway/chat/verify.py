@@ -74,8 +74,8 @@ def verify() -> Response:
         fail(503, "verify_unavailable")
     finally:
         del password
-    if result.lock_sms_id is not None:  # this attempt locked the account: tell the owner
-        current_app.extensions["voice"].sms.deliver_later(result.lock_sms_id)
+    if result.locked_account_id is not None:  # this attempt locked it: tell the owner
+        current_app.extensions["voice"].sms.send_account_locked(result.locked_account_id)
     if result.reason == "throttled":  # too many failures from here: Rasa hears nothing
         _throttled(result.retry_after_seconds or 60)
     outcome = secure_step_outcome(result)

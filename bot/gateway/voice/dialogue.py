@@ -375,8 +375,8 @@ class CallDialogue:
             tail = self.speaker.say(throttled_words(secure, result.retry_after_seconds or 60))
             state.answered = True
             return self.prompter.listen(state, tail, MODE_IDLE, tail)
-        if result.lock_sms_id is not None:  # this attempt locked the account: tell the owner
-            self.sms.deliver_later(result.lock_sms_id)
+        if result.locked_account_id is not None:  # this attempt locked it: tell the owner
+            self.sms.send_account_locked(result.locked_account_id)
         if result.ok:
             state.masked_account = result.masked_account
         else:

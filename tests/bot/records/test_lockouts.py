@@ -13,18 +13,12 @@ from sqlalchemy.orm import Session
 from bot.records.account_models import AuthFailure
 from bot.records.db import make_engine
 from bot.records.errors import DeskPermissionError
-from bot.records.lockouts import (
-    PURPOSE_ACCOUNT_LOCKED,
-    failure_spike,
-    locked_accounts,
-    unlock_account,
-)
+from bot.records.lockouts import failure_spike, locked_accounts, unlock_account
 from bot.records.staff_models import DeskAuditEvent, StaffRole
 from bot.records.throttle import web_sources
 from bot.records.verification import VerifyResult, verify_identity
-from bot.records.voice_models import SmsMessage
 from bot.settings import Settings
-from tests.bot.records.conftest import ACCOUNT, ID_NUMBER, PASSWORD, add_account, add_staff
+from tests.bot.records.conftest import ACCOUNT, PASSWORD, add_account, add_staff
 
 WRONG = "000000"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
@@ -141,33 +135,20 @@ def test_only_a_supervisor_unlocks_and_it_is_audited(
     assert ACCOUNT not in (event.detail or "")
 
 
-# ----------------------------------------------------------------------- SMS
+# ------------------------------------------------------------- the lock itself
 
 
-def test_one_sms_per_lock_with_the_masked_account_only(
+def test_only_the_attempt_that_locks_names_the_account_for_the_sms(
     db_session: Session, quick_hasher: None
 ) -> None:
-    add_account(db_session)
-    _lock(db_session)
-    for minute in range(6, 9):
-        verify(db_session, WRONG, at=NOW + timedelta(minutes=minute))
-    [sms] = db_session.scalars(select(SmsMessage)).all()
-    assert (sms.purpose, sms.to_number) == (PURPOSE_ACCOUNT_LOCKED, "13800001234")
-    assert "1020****5060" in sms.body and "96319" in sms.body
-    for secret in (ACCOUNT, ID_NUMBER, WRONG, PASSWORD):
-        assert secret not in sms.body
-    assert ACCOUNT not in sms.reference and ID_NUMBER not in sms.reference
-    # Locked again after the window: a second lock, a second SMS.
+    account = add_account(db_session)
+    results = [verify(db_session, WRONG, at=NOW + timedelta(minutes=m)) for m in range(8)]
+    assert [r.locked_account_id for r in results] == [None] * 4 + [account.id] + [None] * 3
+    assert str(account.id) not in repr(results[4]).replace("remaining_attempts=0", "")
+    # Locked again after the window: a second lock, named again.
     later = NOW + timedelta(days=2)
-    for minute in range(5):
-        verify(db_session, WRONG, at=later + timedelta(minutes=minute))
-    assert len(db_session.scalars(select(SmsMessage)).all()) == 2
-
-
-def test_no_mobile_no_sms(db_session: Session, quick_hasher: None) -> None:
-    add_account(db_session, phone="02887654321")
-    _lock(db_session)
-    assert db_session.scalars(select(SmsMessage)).all() == []
+    again = [verify(db_session, WRONG, at=later + timedelta(minutes=m)) for m in range(5)]
+    assert again[-1].locked_account_id == account.id
 
 
 # --------------------------------------------------------------------- spike

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.flows.voice import voice_flow
 from bot.gateway.voice.sms import SmsSender
 from bot.records.account_models import AuthFailure
 from bot.records.clock import utc_now
@@ -104,7 +105,8 @@ def test_the_chat_attempt_that_locks_an_account_sends_the_owner_an_sms(make_app,
     settings = app.config["HOTLINE_SETTINGS"]
     sent = RecordingTwilio()
     twilio_settings = load_settings({**stack.env, **CREDENTIALS})
-    app.extensions["voice"].sms = SmsSender(twilio_settings, {}, client_factory=lambda: sent)
+    app.extensions["voice"].sms = SmsSender(twilio_settings, voice_flow().sms,
+                                            client_factory=lambda: sent)
     try:
         with session_scope(stack.database_url) as session:
             for n in range(4):
