@@ -10,7 +10,8 @@ Lock-out: once ``settings.auth_max_failures`` wrong passwords were given for an
 account (or an unknown identifier) within ``settings.auth_failure_window_hours``
 since its last successful verification, every attempt answers ``"locked"``,
 even with the right password, until the oldest of those failures leaves the
-window. Unknown identifiers and wrong passwords both answer ``"mismatch"`` and
+window (or a supervisor unlocks it, :mod:`bot.records.lockouts`). Unknown
+identifiers and wrong passwords both answer ``"mismatch"`` and
 take the same time, so the service does not tell which identifiers exist.
 
 Parallel attempts on one account (and from one source) are checked one
@@ -204,8 +205,9 @@ def verify_identity(
                                 retry_after_seconds=verdict.retry_after_seconds)
     since = count_start(session, account, settings, now)
     failures = failures_since(session, account=account, ident_hash=ident_hash, since=since)
-    origin = next(((value, kind) for value, kind in hashed.items() if kind != "session"),
-                  (None, None))
+    # The failure records where it came from: the address, network or number.
+    origin = next(((value, source_kind) for value, source_kind in hashed.items()
+                   if source_kind != "session"), (None, None))
 
     def record_failure(reason: str) -> None:
         session.add(

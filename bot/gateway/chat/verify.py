@@ -5,6 +5,8 @@ When the assistant asks for verification (a reply with
 the identifier (ID, fund account or joint-card number) and the 6-digit query
 password here, never into the chat. The gateway checks the format (errors stay
 in the form, Rasa hears nothing), limits attempts per conversation and address,
+passes the address (IPv6: its /64) and the conversation as the attempt's sources
+(a throttled source is told how long to wait, 429, and Rasa hears nothing),
 verifies against the records (:func:`bot.records.verification.verify_identity`, which
 locks an account after 5 failures in 24 h) and tells Rasa only the outcome,
 worded by :func:`bot.contract.secure_step_outcome` as on every channel.
