@@ -12,7 +12,7 @@ from bot.records.account_models import AuthFailure, AuthSourceEvent
 from bot.records.db import make_engine
 from bot.records.throttle import address_source, call_sources, web_sources
 from bot.records.verification import VerifyResult, verify_identity
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, load_settings
 from tests.bot.records.conftest import ACCOUNT, PASSWORD, add_account
 
 WRONG = "000000"
@@ -140,6 +140,16 @@ def test_source_events_hold_only_keyed_hashes(db_session: Session, quick_hasher:
 
 
 def test_settings_keep_the_stop_below_the_lock() -> None:
+    loaded = load_settings({"AUTH_SOURCE_SLOW_AFTER": "1", "AUTH_SOURCE_SLOW_MINUTES": "10",
+                            "AUTH_SOURCE_STOP_AFTER": "4", "AUTH_SOURCE_STOP_ACCOUNTS": "2",
+                            "AUTH_SOURCE_WINDOW_HOURS": "48", "AUTH_SPIKE_FAILURES": "20",
+                            "AUTH_SPIKE_WINDOW_MINUTES": "5"})
+    assert (loaded.auth_source_slow_after, loaded.auth_source_slow_minutes,
+            loaded.auth_source_stop_after, loaded.auth_source_stop_accounts,
+            loaded.auth_source_window_hours, loaded.auth_spike_failures,
+            loaded.auth_spike_window_minutes) == (1, 10, 4, 2, 48, 20, 5)
+    with pytest.raises(SettingsError, match="AUTH_SOURCE_STOP_AFTER"):
+        load_settings({"AUTH_SOURCE_STOP_AFTER": "5"})
     with pytest.raises(SettingsError, match="AUTH_SOURCE_STOP_AFTER"):
         Settings(auth_source_stop_after=5).validate()
     with pytest.raises(SettingsError, match="AUTH_SOURCE_WINDOW_HOURS"):
