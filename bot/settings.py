@@ -114,6 +114,22 @@ class Settings:
     auth_ttl_minutes: int = 15
     auth_max_failures: int = 5
     auth_failure_window_hours: int = 24
+    # Soft per-source throttle of the secure step (bot/records/throttle.py): a
+    # source (web address or IPv6 /64, chat session or call, calling number)
+    # with AUTH_SOURCE_SLOW_AFTER failures waits AUTH_SOURCE_SLOW_MINUTES after
+    # its last one; with AUTH_SOURCE_STOP_AFTER failures, or failures on
+    # AUTH_SOURCE_STOP_ACCOUNTS accounts, it is stopped until they leave
+    # AUTH_SOURCE_WINDOW_HOURS. Stop below AUTH_MAX_FAILURES, so that no source
+    # alone can lock an account.
+    auth_source_slow_after: int = 2
+    auth_source_slow_minutes: int = 5
+    auth_source_stop_after: int = 3
+    auth_source_stop_accounts: int = 3
+    auth_source_window_hours: int = 24
+    # More failed verifications than this within AUTH_SPIKE_WINDOW_MINUTES,
+    # across all accounts, is a spike: a log warning and a figure on the desk.
+    auth_spike_failures: int = 50
+    auth_spike_window_minutes: int = 15
     secret_key: str = "local-dev-secret-key-not-for-production"
     redis_url: str = ""
     # desk (issue 5): Rasa tracker store read for the service overview, staff sessions
@@ -183,7 +199,23 @@ class Settings:
             "DESK_IDLE_MINUTES": self.desk_idle_minutes,
             "DESK_MAX_LOGIN_FAILURES": self.desk_max_login_failures,
             "DESK_LOCKOUT_MINUTES": self.desk_lockout_minutes,
+            "AUTH_SOURCE_SLOW_AFTER": self.auth_source_slow_after,
+            "AUTH_SOURCE_SLOW_MINUTES": self.auth_source_slow_minutes,
+            "AUTH_SOURCE_STOP_AFTER": self.auth_source_stop_after,
+            "AUTH_SOURCE_STOP_ACCOUNTS": self.auth_source_stop_accounts,
+            "AUTH_SPIKE_FAILURES": self.auth_spike_failures,
+            "AUTH_SPIKE_WINDOW_MINUTES": self.auth_spike_window_minutes,
         })
+        if self.auth_source_stop_after >= self.auth_max_failures:
+            raise SettingsError(
+                "AUTH_SOURCE_STOP_AFTER must be below AUTH_MAX_FAILURES "
+                f"({self.auth_max_failures}): a source must never lock an account alone"
+            )
+        if self.auth_source_window_hours < self.auth_failure_window_hours:
+            raise SettingsError(
+                "AUTH_SOURCE_WINDOW_HOURS must be at least AUTH_FAILURE_WINDOW_HOURS "
+                f"({self.auth_failure_window_hours})"
+            )
         _at_least(0, {"TRUSTED_PROXIES": self.trusted_proxies})
         if self.chat_max_message_chars > 2000:
             raise SettingsError(
@@ -259,6 +291,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_failure_window_hours=_int(
             env, "AUTH_FAILURE_WINDOW_HOURS", defaults.auth_failure_window_hours
         ),
+        auth_source_slow_after=_int(env, "AUTH_SOURCE_SLOW_AFTER",
+                                    defaults.auth_source_slow_after),
+        auth_source_slow_minutes=_int(env, "AUTH_SOURCE_SLOW_MINUTES",
+                                      defaults.auth_source_slow_minutes),
+        auth_source_stop_after=_int(env, "AUTH_SOURCE_STOP_AFTER",
+                                    defaults.auth_source_stop_after),
+        auth_source_stop_accounts=_int(env, "AUTH_SOURCE_STOP_ACCOUNTS",
+                                       defaults.auth_source_stop_accounts),
+        auth_source_window_hours=_int(env, "AUTH_SOURCE_WINDOW_HOURS",
+                                      defaults.auth_source_window_hours),
+        auth_spike_failures=_int(env, "AUTH_SPIKE_FAILURES", defaults.auth_spike_failures),
+        auth_spike_window_minutes=_int(env, "AUTH_SPIKE_WINDOW_MINUTES",
+                                       defaults.auth_spike_window_minutes),
         secret_key=env.get("SECRET_KEY") or defaults.secret_key,
         redis_url=env.get("REDIS_URL", ""),
         tracker_db_url=env.get("TRACKER_DB_URL") or defaults.tracker_db_url,

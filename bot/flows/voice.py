@@ -76,8 +76,15 @@ SECURE_FIELDS = (
     "password_prompt",
     "password_invalid",
     "too_many_failures",
+    "throttled_minutes",
+    "throttled_hours",
 )
-SMS_FIELDS: dict[str, frozenset[str]] = {"complaint_ticket": frozenset({"ticket_id", "due_date"})}
+SECURE_PLACEHOLDERS = {"throttled_minutes": frozenset({"minutes"}),
+                       "throttled_hours": frozenset({"hours"})}
+SMS_FIELDS: dict[str, frozenset[str]] = {
+    "complaint_ticket": frozenset({"ticket_id", "due_date"}),
+    "account_locked": frozenset({"account", "count", "hours"}),
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ class Secure:
     password_prompt: str
     password_invalid: str
     too_many_failures: str
+    throttled_minutes: str
+    throttled_hours: str
     retries: int
     max_failures_per_call: int
 
@@ -290,7 +299,9 @@ def _load_voice(flows_dir: Path) -> VoiceFlow:
     secure_raw = section(raw, "secure", where)
     here = f"{where}: voice.secure"
     secure_texts = {
-        name: check_template(text(secure_raw, name, here), frozenset(), f"{here}.{name}")
+        name: check_template(text(secure_raw, name, here),
+                             SECURE_PLACEHOLDERS.get(name, frozenset()), f"{here}.{name}",
+                             SECURE_PLACEHOLDERS.get(name, frozenset()))
         for name in SECURE_FIELDS
     }
     secure = Secure(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -297,6 +298,32 @@ class AuthFailure(Base):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(30))
+    # Where the attempt came from (migration 0007): the kind ("address",
+    # "network", "phone") and a keyed hash of it, never the address or number.
+    source_kind: Mapped[str | None] = mapped_column(String(16))
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    # Set when a supervisor unlocked the account: the failure no longer counts.
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AuthSourceEvent(Base):
+    """One verification outcome as seen from one source (migration 0007).
+
+    A source is a web visitor's address (IPv6: its /64 network), a chat
+    session or call, or a calling number; ``source_hash`` is a keyed hash of
+    it and ``target_key`` a keyed hash of the account (or unknown identifier)
+    tried. Read by :mod:`bot.records.throttle`.
+    """
+
+    __tablename__ = "auth_source_events"
+    __table_args__ = (Index("ix_auth_source_events_source_hash_at", "source_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_hash: Mapped[str] = mapped_column(String(64))
+    source_kind: Mapped[str] = mapped_column(String(16))
+    target_key: Mapped[str] = mapped_column(String(64))
+    failed: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 # Tables of the gateway parts live in their own modules (each with its own

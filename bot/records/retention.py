@@ -42,8 +42,9 @@ logger = logging.getLogger(__name__)
 
 POLICY_FILE = PROJECT_ROOT / "retention.yml"
 MAX_BATCH = 10_000
-# These periods must outlast the lock-out window, or deleting would unlock accounts.
-COVER_LOCKOUT_WINDOW = ("auth_failures", "auth_sessions")
+# These periods must outlast the lock-out window, or deleting would unlock accounts
+# (or, for the sources, lift a throttle early).
+COVER_LOCKOUT_WINDOW = ("auth_failures", "auth_source_events", "auth_sessions")
 
 
 class PolicyError(ValueError):
@@ -104,12 +105,14 @@ def load_policy(path: Path = POLICY_FILE, settings: Settings | None = None) -> P
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise PolicyError(f"{path}: periods.{name} must be a whole number of days (1 or "
                               f"more), got {days!r}")
-    window_hours = (settings or load_settings()).auth_failure_window_hours
+    settings = settings or load_settings()
+    window_hours = max(settings.auth_failure_window_hours, settings.auth_source_window_hours)
     for name in COVER_LOCKOUT_WINDOW:
         if periods[name] * 24 < window_hours:
             raise PolicyError(f"{path}: periods.{name} ({periods[name]} days) is shorter than "
-                              f"AUTH_FAILURE_WINDOW_HOURS ({window_hours} h): deleting would "
-                              "lift lock-outs early")
+                              f"the lock-out and throttle windows ({window_hours} h, "
+                              "AUTH_FAILURE_WINDOW_HOURS / AUTH_SOURCE_WINDOW_HOURS): deleting "
+                              "would lift lock-outs early")
     batch = data.get("batch_size", Policy.batch_size)
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
         raise PolicyError(f"{path}: batch_size must be 1-{MAX_BATCH}, got {batch!r}")

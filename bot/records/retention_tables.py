@@ -10,6 +10,8 @@ events (Rasa tracker store)    every message: typed ID, phone, account   deleted
                                numbers, the caller's number (voice)      ``tracker_events``
 auth_failures                  keyed hash of the identifier, account     deleted after
                                                                          ``auth_failures``
+auth_source_events             keyed hashes of the source and account    deleted after
+                                                                         ``auth_source_events``
 auth_sessions                  account, conversation (token: hash only)  deleted, counted from
                                                                          expiry
 staff_login_failures           keyed hash of the name typed, address     deleted
@@ -45,7 +47,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.records.account_models import AuthFailure, AuthSession
+from bot.records.account_models import AuthFailure, AuthSession, AuthSourceEvent
 from bot.records.identifiers import has_unmasked_number, mask_phone, mask_text
 from bot.records.service_models import (
     CallbackRequest,
@@ -145,6 +147,7 @@ def _complaint_due(cutoff: datetime) -> ColumnElement[bool]:
 
 RULES: tuple[Rule, ...] = (
     Rule("auth_failures", AuthFailure, lambda cutoff: AuthFailure.at < cutoff),
+    Rule("auth_source_events", AuthSourceEvent, lambda cutoff: AuthSourceEvent.at < cutoff),
     Rule("auth_sessions", AuthSession, lambda cutoff: AuthSession.expires_at < cutoff),
     Rule("staff_login_failures", StaffLoginFailure,
          lambda cutoff: StaffLoginFailure.at < cutoff),

@@ -10,8 +10,18 @@ Lock-out: once ``settings.auth_max_failures`` wrong passwords were given for an
 account (or an unknown identifier) within ``settings.auth_failure_window_hours``
 since its last successful verification, every attempt answers ``"locked"``,
 even with the right password, until the oldest of those failures leaves the
-window. Unknown identifiers and wrong passwords both answer ``"mismatch"`` and
+window (or a supervisor unlocks it, :mod:`bot.records.lockouts`). Unknown
+identifiers and wrong passwords both answer ``"mismatch"`` and
 take the same time, so the service does not tell which identifiers exist.
+
+Parallel attempts on one account (and from one source) are checked one
+after the other (:func:`bot.records.throttle.serialise`), so that no more than
+``auth_max_failures`` passwords are ever tried. Given its ``sources``, an
+attempt also passes the soft per-source throttle first
+(:mod:`bot.records.throttle`): a throttled attempt answers ``"throttled"``
+with ``retry_after_seconds``, runs no password check and counts against no
+account. The failure that locks an account says so (``locked_account_id``):
+the gateway then sends the depositor an SMS.
 
 The caller must commit the session whatever the outcome: the failures are
 recorded in it. Nothing here logs the password, the token or the identifier.
@@ -24,9 +34,9 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Iterable, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.records.account_models import (
@@ -39,6 +49,7 @@ from bot.records.account_models import (
 from bot.records.base import Channel
 from bot.records.clock import utc_now
 from bot.records.errors import RecordsValidationError
+from bot.records.lockouts import count_start, failures_since, warn_on_spike
 from bot.records.identifiers import (
     IdentifierKind,
     classify_identifier,
@@ -52,13 +63,15 @@ from bot.records.passwords import (
     needs_rehash,
     verify_password,
 )
+from bot.records.throttle import Source, check_sources, record_outcome, serialise
 from bot.records.validation import MAX_CONVERSATION_ID_LENGTH, checked_enum
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
 VerifyReason = Literal[
-    "invalid_identifier", "invalid_password_format", "mismatch", "locked", "closed_account"
+    "invalid_identifier", "invalid_password_format", "mismatch", "locked", "closed_account",
+    "throttled",
 ]
 TokenReason = Literal["invalid", "expired", "wrong_conversation"]
 
@@ -74,6 +87,10 @@ class VerifyResult:
     reason: VerifyReason | None = None
     remaining_attempts: int | None = None
     masked_account: str | None = None
+    retry_after_seconds: int | None = None
+    # Set when this very attempt locked the account: the gateway tells the
+    # depositor by SMS (never shown to the person verifying).
+    locked_account_id: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -137,31 +154,6 @@ def find_account(session: Session, kind: IdentifierKind, normalized: str) -> Fun
     )[0]
 
 
-def _failures_since(
-    session: Session,
-    *,
-    account: FundAccount | None,
-    ident_hash: str,
-    since: datetime,
-) -> int:
-    matches = AuthFailure.identifier_hash == ident_hash
-    if account is not None:
-        matches = or_(matches, AuthFailure.account_id == account.id)
-    return session.scalar(
-        select(func.count(AuthFailure.id)).where(
-            matches, AuthFailure.reason == "mismatch", AuthFailure.at > since
-        )
-    ) or 0
-
-
-def _last_success(session: Session, account: FundAccount | None) -> datetime | None:
-    if account is None:
-        return None
-    return session.scalar(
-        select(func.max(AuthSession.created_at)).where(AuthSession.account_id == account.id)
-    )
-
-
 def verify_identity(
     session: Session,
     identifier: str,
@@ -171,13 +163,17 @@ def verify_identity(
     conversation_id: str,
     settings: Settings | None = None,
     now: datetime | None = None,
+    sources: Iterable[Source] = (),
 ) -> VerifyResult:
     """Check an identifier and query password; on success open an auth session.
 
     Returns a :class:`VerifyResult`; ``reason`` is one of
-    ``invalid_identifier``, ``invalid_password_format``, ``mismatch``,
-    ``locked`` and ``closed_account``. ``remaining_attempts`` is given with
-    ``mismatch`` (0 means the next attempt is locked) and ``locked``.
+    ``invalid_identifier``, ``invalid_password_format``, ``throttled``,
+    ``mismatch``, ``locked`` and ``closed_account``. ``remaining_attempts`` is
+    given with ``mismatch`` (0 means the next attempt is locked) and ``locked``;
+    ``retry_after_seconds`` with ``throttled``. ``sources`` are where the
+    attempt came from (:func:`bot.records.throttle.web_sources`,
+    :func:`~bot.records.throttle.call_sources`); none: no per-source throttle.
     """
     settings = settings or load_settings()
     now = utc_now(now)
@@ -197,11 +193,21 @@ def verify_identity(
     ident_hash = identifier_hash(kind, normalized, settings.secret_key)
     account = find_account(session, kind, normalized)
     masked = mask_account(account.account_number) if account is not None else None
-    since = now - timedelta(hours=settings.auth_failure_window_hours)
-    last_success = _last_success(session, account)
-    if last_success is not None and last_success > since:
-        since = last_success
-    failures = _failures_since(session, account=account, ident_hash=ident_hash, since=since)
+    target = f"account:{account.id}" if account is not None else ident_hash
+    hashed = {source.hashed(settings.secret_key): source.kind for source in sources}
+    serialise(session, [f"auth:{target}", *(f"auth-source:{value}" for value in hashed)])
+    if hashed:
+        verdict = check_sources(session, hashed, settings, now)
+        if not verdict.allowed:
+            logger.warning("verification throttled: source %s (channel=%s, %d s)",
+                           verdict.state, channel.value, verdict.retry_after_seconds)
+            return VerifyResult(ok=False, reason="throttled",
+                                retry_after_seconds=verdict.retry_after_seconds)
+    since = count_start(session, account, settings, now)
+    failures = failures_since(session, account=account, ident_hash=ident_hash, since=since)
+    # The failure records where it came from: the address, network or number.
+    origin = next(((value, source_kind) for value, source_kind in hashed.items()
+                   if source_kind != "session"), (None, None))
 
     def record_failure(reason: str) -> None:
         session.add(
@@ -211,9 +217,12 @@ def verify_identity(
                 channel=channel,
                 at=now,
                 reason=reason,
+                source_hash=origin[0],
+                source_kind=origin[1],
             )
         )
-        session.flush()
+        record_outcome(session, hashed, target_key=target, failed=True, now=now)
+        warn_on_spike(session, settings, now)
 
     if failures >= settings.auth_max_failures:
         record_failure("locked")
@@ -234,6 +243,7 @@ def verify_identity(
     if not matched:
         record_failure("mismatch")
         remaining = max(0, settings.auth_max_failures - failures - 1)
+        locked_now = account is not None and failures + 1 == settings.auth_max_failures
         logger.info(
             "verification failed: account=%s kind=%s channel=%s remaining=%d",
             masked or "unknown",
@@ -241,9 +251,11 @@ def verify_identity(
             channel.value,
             remaining,
         )
-        return VerifyResult(ok=False, reason="mismatch", remaining_attempts=remaining)
+        return VerifyResult(ok=False, reason="mismatch", remaining_attempts=remaining,
+                            locked_account_id=account.id if locked_now and account else None)
 
     assert account is not None
+    record_outcome(session, hashed, target_key=target, failed=False, now=now)
     if account.status == AccountStatus.closed:
         logger.info("verification refused: closed account=%s channel=%s", masked, channel.value)
         return VerifyResult(ok=False, reason="closed_account", masked_account=masked)

@@ -38,6 +38,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "errors.verify_invalid_identifier": frozenset(),
     "errors.verify_invalid_password": frozenset(),
     "errors.verify_unavailable": frozenset(),
+    "errors.verify_slowed": frozenset({"minutes"}),
+    "errors.verify_stopped": frozenset({"hours"}),
     "errors.callback_not_available": frozenset(),
     "errors.callback_already": frozenset(),
     "errors.callback_invalid_phone": frozenset(),

@@ -5,6 +5,8 @@ When the assistant asks for verification (a reply with
 the identifier (ID, fund account or joint-card number) and the 6-digit query
 password here, never into the chat. The gateway checks the format (errors stay
 in the form, Rasa hears nothing), limits attempts per conversation and address,
+passes the address (IPv6: its /64) and the conversation as the attempt's sources
+(a throttled source is told how long to wait, 429, and Rasa hears nothing),
 verifies against the records (:func:`bot.records.verification.verify_identity`, which
 locks an account after 5 failures in 24 h) and tells Rasa only the outcome,
 worded by :func:`bot.contract.secure_step_outcome` as on every channel. A
@@ -15,8 +17,9 @@ successful verification moves the chat to a new conversation id and cookie
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
-from flask import Response
+from flask import Response, current_app
 
 from bot.contract import secure_step_outcome
 from bot.gateway.chat import bp
@@ -36,6 +39,7 @@ from bot.gateway.chat.state import ChatState, new_conversation_id
 from bot.gateway.chat.turns import converse, turn_json
 from bot.gateway.db import db
 from bot.gateway.rasa import AssistantUnavailable
+from bot.records.throttle import wait_span, web_sources
 from bot.records.verification import verify_identity
 from bot.records.identifiers import classify_identifier, normalize_digits
 from bot.records.passwords import is_valid_password_format
@@ -68,7 +72,8 @@ def verify() -> Response:
     fresh = new_conversation_id()  # a verified chat continues under a new id (rotate)
     try:
         result = verify_identity(
-            db(), identifier, password, channel=CHANNEL, conversation_id=fresh, settings=settings
+            db(), identifier, password, channel=CHANNEL, conversation_id=fresh, settings=settings,
+            sources=web_sources(client_address(), cid),
         )
         db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
     except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
@@ -76,6 +81,10 @@ def verify() -> Response:
         fail(503, "verify_unavailable")
     finally:
         del password
+    if result.locked_account_id is not None:  # this attempt locked it: tell the owner
+        current_app.extensions["voice"].sms.send_account_locked(result.locked_account_id)
+    if result.reason == "throttled":  # too many failures from here: Rasa hears nothing
+        _throttled(result.retry_after_seconds or 60)
     outcome = secure_step_outcome(result)
     if outcome.ok:
         note = {"role": "note", "text": service.texts.get("verified_note"), "tone": "ok"}
@@ -97,6 +106,14 @@ def verify() -> Response:
         raise
     reply.messages.insert(0, note)
     return respond(turn_json(state, reply, verified=outcome.ok), state)
+
+
+def _throttled(retry_after: int) -> NoReturn:
+    """429 with how long to wait, in minutes or hours (the form stays open)."""
+    unit, amount = wait_span(retry_after)
+    code = "verify_slowed" if unit == "minutes" else "verify_stopped"
+    raise ApiError(429, code, current_service().texts.error(code, **{unit: amount}),
+                   {"Retry-After": str(retry_after)})
 
 
 def _count_attempt(state: ChatState) -> None:

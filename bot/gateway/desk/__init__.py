@@ -11,6 +11,7 @@ inbox, 待学习), :mod:`.knowledge` and :mod:`.knowledge_review` (the policy
 knowledge base, 政策知识库; forms in :mod:`.knowledge_forms`), :mod:`.releases` (模型发布:
 retrain and publish the model), :mod:`.overview` (service figures, charts, CSV export),
 :mod:`.accounts` (log-in pages, password, staff administration),
+:mod:`.lockouts` (locked depositor accounts, the supervisor's unlock),
 :mod:`.tracker` (read-only figures from the Rasa tracker store),
 :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
 creates the first supervisor.
@@ -42,6 +43,7 @@ from bot.gateway.desk import (  # noqa: E402,F401
     knowledge,
     knowledge_review,
     learning,
+    lockouts,
     overview,
     queues,
     releases,

@@ -25,6 +25,7 @@ from bot.records.clock import shanghai_date
 from bot.records.complaints import MAX_EXPORT_DAYS, complaints_for_export, is_overdue
 from bot.records.figures import MAX_OVERVIEW_DAYS, records_figures
 from bot.records.identifiers import mask_phone
+from bot.records.lockouts import failure_spike
 from bot.records.service_models import ComplaintStatus
 from bot.records.staff import staff_names
 
@@ -104,6 +105,7 @@ def overview() -> Any:
         ),
         export_start=start,
         export_end=end,
+        auth_spike=failure_spike(db(), settings()),
     )
 
 

@@ -62,11 +62,13 @@ class VoiceService:
         self.speaker = Speaker(flow)
         prompter = Prompter(self.twiml)
         self.agents = Agents(settings, hours, self.speaker, prompter)
+        # The gateway's SMS sender (the web chat's verification sends through it too).
+        self.sms = sms or SmsSender(settings, flow.sms)
         self.dialogue = CallDialogue(
             settings, flow, menus, self.speaker, prompter, self.agents,
             rasa=rasa or RasaClient(settings.rasa_url, channel="voice",
                                     channel_secret=settings.gateway_channel_secret),
-            sms=sms or SmsSender(settings, flow.sms),
+            sms=self.sms,
         )
         self.deadline_s = settings.voice_turn_deadline_ms / 1000
 

@@ -41,7 +41,7 @@ from bot.gateway.voice.agents import Agents, callback_phone
 from bot.gateway.voice.policy import PolicyAnswers
 from bot.gateway.voice.readout import Part, digits_words
 from bot.gateway.voice.render import MAX_BUTTON_KEYS, Prompter, Reply, Speaker, read_reply
-from bot.gateway.voice.security import IdentifierSeal
+from bot.gateway.voice.security import IdentifierSeal, throttled_words
 from bot.gateway.voice.sms import SmsSender
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import (
@@ -63,6 +63,7 @@ from bot.gateway.voice.twiml import (
     SECURE_MODES,
 )
 from bot.gateway.voice.webhook import Params
+from bot.records.throttle import call_sources
 from bot.records.verification import verify_identity
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
@@ -368,7 +369,14 @@ class CallDialogue:
         with self.db() as session:
             result = verify_identity(session, identifier, digits, channel="voice",
                                      conversation_id=state.call_sid, settings=self.settings,
-                                     now=utc_now())
+                                     now=utc_now(),
+                                     sources=call_sources(state.from_number, state.call_sid))
+        if result.reason == "throttled":  # this number failed too often: Rasa hears nothing
+            tail = self.speaker.say(throttled_words(secure, result.retry_after_seconds or 60))
+            state.answered = True
+            return self.prompter.listen(state, tail, MODE_IDLE, tail)
+        if result.locked_account_id is not None:  # this attempt locked it: tell the owner
+            self.sms.send_account_locked(result.locked_account_id)
         if result.ok:
             state.masked_account = result.masked_account
         else:

@@ -13,6 +13,8 @@
   webhooks (AES-GCM, key derived from ``SECRET_KEY``, bound to the CallSid).
 - :func:`describe_input` is what the request log says about a caller's input:
   key values only at menus, never during the secure step or number entry.
+- :func:`throttled_words`: what a caller hears when the calling number failed
+  verification too often (:mod:`bot.records.throttle`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Request
 from twilio.request_validator import RequestValidator
 
+from bot.flows.voice import Secure
+from bot.records.throttle import wait_span
 from bot.settings import Settings
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -92,3 +96,11 @@ def describe_input(digits: str | None, speech: str | None, *, reveal_keys: bool)
     if speech is not None:
         pieces.append(f"speech=[{len(speech)} chars]")
     return " ".join(pieces) or "no input"
+
+
+def throttled_words(secure: Secure, retry_after_seconds: int) -> str:
+    """The wait a throttled caller is told, in minutes up to two hours, else hours."""
+    unit, amount = wait_span(retry_after_seconds)
+    if unit == "minutes":
+        return secure.throttled_minutes.format(minutes=amount)
+    return secure.throttled_hours.format(hours=amount)

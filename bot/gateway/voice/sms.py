@@ -1,8 +1,10 @@
-"""SMS to callers: the complaint ticket and its reply deadline, a policy answer in full.
+"""SMS to callers: the complaint ticket and its reply deadline, a policy answer in
+full, and the notice to a depositor whose account was just locked.
 
 Every SMS first goes to the ``sms_outbox`` table, once per purpose and
 reference (a retried webhook does not send a second SMS): the ticket id for
-a complaint, the call and the answer version for a policy answer. When
+a complaint, the call and the answer version for a policy answer, the
+account and the moment of the lock for a lock notice. When
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM_NUMBER`` are
 set, :meth:`SmsSender.deliver` sends it through Twilio's REST API, in a
 background thread so that the caller does not wait, and records the outcome;
@@ -22,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
-from bot.records.identifiers import mask_phone, normalize_phone
+from bot.records.account_models import FundAccount
+from bot.records.identifiers import mask_account, mask_phone, normalize_phone
 from bot.records.complaints import find_complaint
 from bot.records.knowledge import answer_by_version
 from bot.records.voice_models import SmsMessage, SmsStatus
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 PURPOSE_COMPLAINT_TICKET = "complaint_ticket"
 PURPOSE_POLICY_ANSWER = "policy_answer"
+PURPOSE_ACCOUNT_LOCKED = "account_locked"
 
 
 def mobile_number(value: str | None) -> str | None:
@@ -139,6 +143,49 @@ class SmsSender:
             return self._queued(session, PURPOSE_POLICY_ANSWER, reference)
         logger.info("SMS of answer %s (%s) queued to %s", version_id, topic, mask_phone(to_number))
         return message
+
+    def queue_account_locked(self, session: Session, *, account_id: int,
+                             now: datetime | None = None) -> SmsMessage | None:
+        """Queue the lock notice to the depositor's mobile: the masked account, how
+        many wrong passwords, for how long; never the password. One per lock
+        (reference: the account and the moment); None without a mobile on record."""
+        account = session.get(FundAccount, account_id)
+        to = mobile_number(account.depositor.phone) if account is not None else None
+        if account is None or to is None:
+            logger.info("account lock: no mobile number on record, no SMS")
+            return None
+        now = utc_now(now)
+        message = SmsMessage(
+            to_number=to,
+            body=self.templates[PURPOSE_ACCOUNT_LOCKED].format(
+                account=mask_account(account.account_number),
+                count=self.settings.auth_max_failures,
+                hours=self.settings.auth_failure_window_hours),
+            purpose=PURPOSE_ACCOUNT_LOCKED,
+            reference=f"{account_id}:{now.strftime('%Y%m%d%H%M%S')}",
+            status=SmsStatus.pending, call_sid=None, created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:  # already queued for this lock
+            return None
+        logger.info("lock SMS for account %s queued to %s",
+                    mask_account(account.account_number), mask_phone(to))
+        return message
+
+    def send_account_locked(self, account_id: int) -> None:
+        """Queue the lock notice in a transaction of its own, then send it in the background."""
+        try:
+            with session_scope(self.settings.database_url) as session:
+                message = self.queue_account_locked(session, account_id=account_id)
+                message_id = message.id if message is not None else None
+        except Exception:  # noqa: BLE001 - the person verifying still gets their answer
+            logger.exception("lock SMS could not be queued")
+            return
+        if message_id is not None:
+            self.deliver_later(message_id)
 
     @staticmethod
     def _queued(session: Session, purpose: str, reference: str) -> SmsMessage | None:

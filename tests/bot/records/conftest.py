@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from argon2 import PasswordHasher
@@ -12,10 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.records import passwords
+from bot.records.account_models import AccountStatus, Depositor, FundAccount
 from bot.records.staff import create_staff
 from bot.records.staff_models import StaffRole, StaffUser
 
 GOOD = "Wenshu-monastery-1"
+ACCOUNT = "102030405060"
+ID_NUMBER = "510104198503150017"
+PASSWORD = "135790"
 
 
 @pytest.fixture
@@ -53,3 +59,22 @@ def assert_parameters_hidden(engine: Engine, caplog: pytest.LogCaptureFixture) -
     assert SECRET_PARAMETER not in str(failure.value)
     assert "AS echoed" in caplog.text  # the statement is logged, its value is not
     assert SECRET_PARAMETER not in caplog.text
+
+
+def add_account(session: Session, *, account_number: str = ACCOUNT, id_number: str = ID_NUMBER,
+                phone: str | None = "13800001234", strength: str = "light") -> FundAccount:
+    """A depositor with one normal account whose query password is :data:`PASSWORD`; commits."""
+    depositor = Depositor(name="张明远", id_number=id_number, phone=phone, synthetic=True)
+    account = FundAccount(
+        account_number=account_number, card_number=None, depositor=depositor,
+        status=AccountStatus.normal, balance=Decimal("56789.12"),
+        monthly_deposit=Decimal("2076.00"), base=Decimal("8650.00"),
+        employee_rate=Decimal("0.12"), employer_rate=Decimal("0.12"),
+        paid_up_month=date(2026, 10, 1), opened_on=date(2012, 7, 16),
+        query_password_hash=passwords.hash_password(
+            PASSWORD, strength=strength  # type: ignore[arg-type]
+        ),
+    )
+    session.add(account)
+    session.commit()
+    return account

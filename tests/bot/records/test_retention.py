@@ -23,6 +23,7 @@ from bot.records.account_models import (
     AccountStatus,
     AuthFailure,
     AuthSession,
+    AuthSourceEvent,
     Depositor,
     FundAccount,
 )
@@ -58,7 +59,7 @@ ID_NUMBER = "510104198503150017"
 PHONE = "13812345678"
 CALLER = "+8613812345678"
 PERIODS = {
-    "tracker_events": 180, "auth_failures": 30, "auth_sessions": 30,
+    "tracker_events": 180, "auth_failures": 30, "auth_source_events": 30, "auth_sessions": 30,
     "staff_login_failures": 30, "staff_sessions": 30, "voice_call_working_data": 1,
     "sms_contents": 30, "sms_outbox": 90, "call_numbers": 180, "callback_phones": 90,
     "closed_complaint_contacts": 1095,
@@ -110,6 +111,8 @@ def populate(session: Session) -> None:
     for name, age in (("old", 31), ("new", 29)):
         session.add(AuthFailure(identifier_hash=name * 8, account_id=account.id,
                                 channel=Channel.webchat, at=days_ago(age), reason="mismatch"))
+        session.add(AuthSourceEvent(source_hash=name * 16, source_kind="address",
+                                    target_key=name * 16, failed=True, at=days_ago(age)))
         session.add(AuthSession(token_hash=name * 16, account_id=account.id,
                                 channel=Channel.webchat, conversation_id=f"auth-{name}",
                                 created_at=days_ago(age), expires_at=days_ago(age),
@@ -156,6 +159,7 @@ def outcomes(db_url: str, tracker_url: str, **options: Any) -> dict[tuple[str, s
 EXPECTED = {
     ("tracker_events", "events"): 0,
     ("auth_failures", "auth_failures"): 1,
+    ("auth_source_events", "auth_source_events"): 1,
     ("auth_sessions", "auth_sessions"): 1,
     ("staff_login_failures", "staff_login_failures"): 1,
     ("staff_sessions", "staff_sessions"): 1,
@@ -171,7 +175,7 @@ EXPECTED = {
 
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table the job touches, as plain tuples."""
-    tables = (AuthFailure, AuthSession, StaffLoginFailure, StaffSession, VoiceCall,
+    tables = (AuthFailure, AuthSourceEvent, AuthSession, StaffLoginFailure, StaffSession, VoiceCall,
               VoiceCallState, VoiceTurn, SmsMessage, CallbackRequest, Complaint, ComplaintEvent)
     session.rollback()  # read afresh (a SQLite read transaction would keep its old snapshot)
     return {model.__tablename__: [
@@ -369,7 +373,15 @@ def test_deleting_failures_may_not_lift_a_lock_out(tmp_path: Path) -> None:
     path = _write(tmp_path, {**PERIODS, "auth_failures": 1})
     assert load_policy(path, Settings(auth_failure_window_hours=24)).periods["auth_failures"] == 1
     with pytest.raises(PolicyError, match="auth_failures .*AUTH_FAILURE_WINDOW_HOURS"):
-        load_policy(path, Settings(auth_failure_window_hours=48))
+        load_policy(path, Settings(auth_failure_window_hours=48, auth_source_window_hours=48))
+
+
+def test_deleting_source_outcomes_may_not_lift_a_throttle(tmp_path: Path) -> None:
+    path = _write(tmp_path, {**PERIODS, "auth_source_events": 2})
+    assert load_policy(path, Settings(auth_source_window_hours=48)).periods[
+        "auth_source_events"] == 2
+    with pytest.raises(PolicyError, match="auth_source_events .*AUTH_SOURCE_WINDOW_HOURS"):
+        load_policy(path, Settings(auth_source_window_hours=72))
 
 
 def test_batch_size_is_bounded(tmp_path: Path) -> None:

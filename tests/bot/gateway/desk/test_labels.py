@@ -15,11 +15,13 @@ from bot.gateway.desk import (
     knowledge_forms,
     knowledge_review,
     learning,
+    lockouts,
     queues,
     releases,
 )
 from bot.nlu.training_data import known_labels
 from bot.records import complaint_lifecycle, handovers, knowledge_editing, staff
+from bot.records import lockouts as lockout_records
 from bot.records import learning as learning_records
 from bot.records import complaints as complaint_records
 from bot.records import releases as release_records
@@ -47,9 +49,9 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
     raised = set()
     for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records,
                    knowledge_editing, knowledge, knowledge_review, knowledge_forms,
-                   release_records):
+                   release_records, lockout_records):
         raised |= _codes_in(module, r'(?:Error|abort|add)\(\s*"([a-z_]+)"')
-    assert {"transition_not_allowed", "supervisor_only", "complaint_not_found",
+    assert {"transition_not_allowed", "supervisor_only", "complaint_not_found", "account_not_found",
             "label_invalid", "miss_not_found", "knowledge_problems", "knowledge_key_taken",
             "knowledge_source_line_invalid", "knowledge_effective_from_required",
             "release_running", "release_not_rollbackable", "release_not_found"} <= raised
@@ -64,14 +66,14 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
     for module in (accounts, complaints, queues, learning, knowledge, knowledge_review,
-                   releases):
+                   releases, lockouts):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
         codes |= _codes_in(module, r'"(knowledge_[a-z]+ed)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')
     codes |= {f"staff_{a}_done" for a in ("unlock", "disable", "enable", "role")}
     codes |= {f"handover_{a}_done" for a in ("take", "done")}
     codes |= {f"learning_tracker_{problem}" for problem in ("absent", "unreadable")}
-    assert "ok_closed" in codes and "logged_out" in codes
+    assert {"ok_closed", "logged_out", "account_unlock_done"} <= codes
     assert sorted(code for code in codes if code not in labels.MESSAGES) == []
 
 

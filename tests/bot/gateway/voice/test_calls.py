@@ -176,22 +176,35 @@ def test_silence_twice_then_a_person(gateway: LiveGateway) -> None:
 
 
 def test_five_wrong_passwords_then_lock_out(gateway: LiveGateway, stack) -> None:  # type: ignore[no-untyped-def]
+    """One phone is slowed after two wrong passwords; five from three phones lock the account."""
     demo = DEMO_BY_KEY["lockout"]
     stack.clear_auth_failures(demo.account_number)
     keyed_id = demo.id_number.replace("X", "*")
-    phone = call(gateway)
-    phone.press("1")
-    for remaining, word in zip((4, 3, 2, 1), ("四", "三", "两", "一"), strict=True):
-        phone.press(keyed_id + "#")
-        heard = phone.press("000000#")
-        assert f"您还可以再试{word}次" in heard.text, remaining
-        assert heard.gather["action"].startswith("secure")  # asked again
-    phone.press(keyed_id + "#")
-    locked = phone.press("000000#")
+    callers = ("+8613800000031", "+8613800000032", "+8613800000033")
+    spoken_remaining = iter(("四", "三", "两", "一"))
+    for caller, tries in zip(callers, (2, 2, 1), strict=True):
+        phone = call(gateway, caller=caller)
+        phone.press("1")
+        for _ in range(tries):
+            phone.press(keyed_id + "#")
+            heard = phone.press("000000#")
+            if caller != callers[-1]:
+                assert f"您还可以再试{next(spoken_remaining)}次" in heard.text
+                assert heard.gather["action"].startswith("secure")  # asked again
+        if caller != callers[-1]:
+            # A third try from the same phone waits: neither checked nor counted.
+            phone.press(keyed_id + "#")
+            slowed = phone.press("000000#")
+            assert "按键核验未通过的次数较多" in slowed.text and "分钟后再试" in slowed.text
+            assert "secure" not in slowed.gather["action"]
+            phone.hang_up()
+    locked = heard
     assert "连续输错五次" in locked.text and "暂时无法在线查询" in locked.text
     assert "secure" not in locked.gather["action"]
-    # Even the right password is refused now.
-    phone.say("查余额")
+    # Even the right password is refused now, from a fourth phone.
+    phone.hang_up()
+    phone = call(gateway, caller="+8613800000034")
+    phone.press("1")
     phone.press(keyed_id + "#")
     refused = phone.press(demo.password + "#")
     assert "暂时无法在线查询" in refused.text

@@ -9,6 +9,8 @@ records what the gateway sent and answers with the messages the test queued.
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,11 +18,17 @@ from sqlalchemy import func, select
 
 from bot.gateway.voice.twiml import MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD
 from bot.records.complaints import create_complaint
-from bot.records.verification import VerifyResult
+from bot.flows.voice import voice_flow
+from bot.gateway.voice.security import throttled_words
+from bot.gateway.voice.sms import SmsSender
+from bot.records.clock import utc_now
+from bot.records.throttle import call_sources
+from bot.records.verification import VerifyResult, verify_identity
 from bot.records.db import session_scope
 from bot.records.account_models import AuthFailure
 from bot.records.service_models import Handover
 from bot.records.voice_models import SmsMessage, VoiceCallState, VoiceTurn
+from bot.settings import load_settings
 from tests.bot.gateway.voice.conftest import (
     CALLER,
     MAIN_MENU_WORDS,
@@ -355,3 +363,61 @@ def test_too_many_failed_verifications_stop_the_keypad_step(
     doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), Digits="1")
     assert "已暂停按键核验" in spoken(doc)
     assert doc.xpath("//Gather/@action") == ["turn?t=2"]
+
+
+def test_a_number_that_failed_too_often_is_told_to_wait_and_rasa_hears_nothing(
+        twilio: Twilio, rasa: StandInRasa, db_url: str) -> None:
+    """Three failures from the calling number (earlier calls) stop the keypad step for
+    it: the caller hears how long to wait; no password check, nothing for Rasa."""
+    now = utc_now()
+    with session_scope(db_url) as session:
+        for n, account in enumerate(("990000000001", "990000000002", "990000000003")):
+            verify_identity(session, account, "000000", channel="voice",
+                            conversation_id=call_sid(50 + n), settings=twilio.settings,
+                            now=now - timedelta(minutes=40 - 6 * n),
+                            sources=call_sources(CALLER, call_sid(50 + n)))
+    sent_before = len(rasa.bodies) + 1  # + the balance key of key_in
+    doc = key_in(twilio, rasa, password="000000")
+    assert "按键核验未通过的次数过多，为保护账户安全，已暂停按键核验，请二十四小时后再试" in spoken(doc)
+    assert "请按0转人工服务" in spoken(doc) or "请按零转人工服务" in spoken(doc)
+    assert len(rasa.bodies) == sent_before  # the outcome was never sent
+    assert doc.xpath("//Gather/@action") == ["turn?t=4"]
+    with session_scope(db_url) as session:
+        assert session.scalar(select(func.count(AuthFailure.id))) == 3
+        assert session.scalar(select(VoiceCallState.secure_failures)) == 0
+
+
+def test_slowed_caller_hears_the_minutes() -> None:
+    flow_secure = voice_flow().secure
+    assert throttled_words(flow_secure, 250) == (
+        "按键核验未通过的次数较多，为保护账户安全，请5分钟后再试。如需帮助，请按0转人工服务。")
+    assert "请3小时后再试" in throttled_words(flow_secure, 2 * 3600 + 1)
+
+
+def test_the_attempt_that_locks_the_account_sends_the_owner_an_sms(
+        app, twilio: Twilio, rasa: StandInRasa, db_url: str) -> None:
+    """Four wrong passwords from elsewhere, the fifth from this call: the lock SMS is
+    queued and sent through Twilio at once (masked account, never the password)."""
+    from tests.bot.gateway.voice.test_sms import CREDENTIALS, RecordingTwilio
+    from tests.bot.records.conftest import add_account
+
+    sent = RecordingTwilio()
+    settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url, **CREDENTIALS})
+    app.extensions["voice"].dialogue.sms = SmsSender(settings, voice_flow().sms,
+                                                     client_factory=lambda: sent)
+    with session_scope(db_url) as session:
+        add_account(session, id_number="510104198503150017")
+        for n in range(4):
+            verify_identity(session, "510104198503150017", "000000", channel="webchat",
+                            conversation_id=f"elsewhere-{n}", settings=twilio.settings)
+    key_in(twilio, rasa, password="000000")
+    assert rasa.last["entities"] == {"reason": "locked", "remaining": "0"}
+    for _ in range(100):
+        if sent.sent:
+            break
+        time.sleep(0.05)
+    [message] = sent.sent
+    assert message["to"] == "+8613800001234"
+    assert "1020****5060" in message["body"] and "000000" not in message["body"]
+    with session_scope(db_url) as session:  # (its status is the sender's business)
+        assert session.scalar(select(SmsMessage.purpose)) == "account_locked"

@@ -6,7 +6,7 @@ by a stand-in that records what would have been sent.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -208,3 +208,28 @@ def test_date_text() -> None:
     from datetime import date
 
     assert date_text(date(2026, 12, 4)) == "2026年12月4日"
+
+
+def test_the_lock_notice_names_the_masked_account_once_per_lock(db_url: str) -> None:
+    from tests.bot.records.conftest import ACCOUNT, ID_NUMBER, add_account
+
+    settings = load_settings({"HOTLINE_ENV": "test", "DATABASE_URL": db_url})
+    sender = SmsSender(settings, voice_flow().sms)
+    with session_scope(db_url) as session:
+        account = add_account(session)
+        other = add_account(session, account_number="102030405099",
+                            id_number="11010519491231002X", phone="02887654321")
+        account_id, landline_id = account.id, other.id
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    with session_scope(db_url) as session:
+        message = sender.queue_account_locked(session, account_id=account_id, now=at)
+        assert message is not None and message.to_number == "13800001234"
+        assert message.body == (
+            "【成都住房公积金】您的公积金账户1020****5060的查询密码已连续输错5次，为保护账户安全，"
+            "已暂停自助查询24小时。如非本人操作，请拨打96319。")
+        assert ACCOUNT not in message.body + message.reference
+        assert ID_NUMBER not in message.body + message.reference
+        # The same lock twice: one SMS. A landline only: none.
+        assert sender.queue_account_locked(session, account_id=account_id, now=at) is None
+        assert sender.queue_account_locked(session, account_id=landline_id, now=at) is None
+        assert len(session.scalars(select(SmsMessage)).all()) == 1
