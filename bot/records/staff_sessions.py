@@ -74,7 +74,10 @@ def authenticate_staff(
     After ``max_failures`` wrong passwords in a row the account is locked for
     ``lockout_minutes`` (a correct password does not open it then). Unknown
     user names are locked out the same way by their failures in the last
-    ``lockout_minutes``, so the answer does not tell which names exist. More
+    ``lockout_minutes``, without a time (there is no account to lock). Every
+    path runs one argon2 verification (a dummy hash for unknown names and
+    locked or disabled accounts), so the time taken does not tell which names
+    exist either; the desk shows "invalid" and "locked" as one message. More
     than :data:`IP_FAILURE_LIMIT` failures from one address in that window
     stop every attempt from it.
     """
@@ -116,9 +119,7 @@ def authenticate_staff(
             )
         ) or 0
         fail("unknown_user" if staff is None else "inactive", staff)
-        if recent + 1 >= max_failures:
-            return LoginResult("locked", locked_until=now + timedelta(minutes=lockout_minutes))
-        return LoginResult("invalid")
+        return LoginResult("locked" if recent + 1 >= max_failures else "invalid")
 
     if staff.locked_until is not None and staff.locked_until > now:
         burn_verification_time(password)

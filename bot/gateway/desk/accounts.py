@@ -36,6 +36,15 @@ from bot.records.staff_models import StaffRole
 from bot.records.staff_sessions import authenticate_staff
 
 MAX_FIELD = 200
+# What the log-in page says for each refused outcome: one message and status for
+# every refusal about the name or password (wrong password, unknown name, locked
+# or disabled account), so the page never tells which user names exist; only the
+# address throttle, which is about the visitor's address, says so.
+LOGIN_REFUSALS = {
+    "invalid": ("login_failed", 401),
+    "locked": ("login_failed", 401),
+    "throttled": ("throttled", 429),
+}
 
 
 def _field(name: str) -> str:
@@ -67,11 +76,10 @@ def login() -> Any:
     )
     if not result.ok or result.staff is None:
         db().commit()
-        status = {"invalid": 401, "locked": 423, "throttled": 429}[result.outcome]
+        code, status = LOGIN_REFUSALS[result.outcome]
         return render_template(
             "desk/login.html",
-            error=result.outcome,
-            locked_until=result.locked_until,
+            error=code,
             username=username.strip()[:50],
             next=safe_next(request.form.get("next")),
         ), status

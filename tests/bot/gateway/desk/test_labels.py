@@ -56,7 +56,8 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}
     raised.add("callback_result_too_long")
-    raised |= {"invalid", "locked", "throttled", "session_expired", "session_ended"}
+    raised |= {code for code, _status in accounts.LOGIN_REFUSALS.values()}
+    raised |= {"session_expired", "session_ended"}
     missing = sorted(code for code in raised if code not in labels.MESSAGES)
     assert missing == []
 
