@@ -11,6 +11,7 @@ inbox, 待学习), :mod:`.knowledge` and :mod:`.knowledge_review` (the policy
 knowledge base, 政策知识库; forms in :mod:`.knowledge_forms`), :mod:`.releases` (模型发布:
 retrain and publish the model), :mod:`.overview` (service figures, charts, CSV export),
 :mod:`.accounts` (log-in pages, password, staff administration),
+:mod:`.second_factor` (supervisors' TOTP step after the password),
 :mod:`.tracker` (read-only figures from the Rasa tracker store),
 :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
 creates the first supervisor.
@@ -45,4 +46,5 @@ from bot.gateway.desk import (  # noqa: E402,F401
     overview,
     queues,
     releases,
+    second_factor,
 )

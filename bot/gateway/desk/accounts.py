@@ -6,7 +6,7 @@ from typing import Any
 from flask import abort, g, redirect, render_template, request, url_for
 
 from bot.gateway.db import db
-from bot.gateway.desk import bp
+from bot.gateway.desk import bp, second_factor
 from bot.gateway.desk.auth import (
     current_staff,
     log_in,
@@ -25,6 +25,7 @@ from bot.records.staff import (
     change_own_password,
     create_staff,
     list_staff,
+    reset_second_factor,
     reset_staff_password,
     set_staff_active,
     set_staff_role,
@@ -64,6 +65,7 @@ def login() -> Any:
             return redirect(url_for("desk.complaint_list"))
         return render_template("desk/login.html", next=safe_next(request.args.get("next")))
     config = settings()
+    second_factor.forget()
     username = request.form.get("username", "")[:MAX_FIELD]
     result = authenticate_staff(
         db(),
@@ -74,6 +76,9 @@ def login() -> Any:
         max_failures=config.desk_max_login_failures,
         lockout_minutes=config.desk_lockout_minutes,
     )
+    if result.outcome == "second_factor" and result.staff is not None:
+        db().commit()
+        return second_factor.begin(result.staff, safe_next(request.form.get("next")))
     if not result.ok or result.staff is None:
         db().commit()
         code, status = LOGIN_REFUSALS[result.outcome]
@@ -178,6 +183,9 @@ def _staff_action(username: str, action: str) -> Any:
         elif action == "reset":
             target, password = reset_staff_password(db(), actor, username)
             issued = {"username": target.username, "password": password}
+        elif action == "totp":
+            reset_second_factor(db(), actor, username)
+            issued = None
         else:  # pragma: no cover - routes name the actions
             abort(404)
     except DeskNotFoundError:
@@ -193,7 +201,7 @@ def _staff_action(username: str, action: str) -> Any:
     return redirect(url_for("desk.staff_list"), code=303)
 
 
-@bp.post("/staff/<username>/<any(unlock, disable, enable, role, reset):action>")
+@bp.post("/staff/<username>/<any(unlock, disable, enable, role, reset, totp):action>")
 @supervisor_required
 def staff_action(username: str, action: str) -> Any:
     return _staff_action(username, action)
