@@ -452,18 +452,19 @@ def test_agents_cannot_open_supervisor_pages(as_agent, path: str) -> None:
         ("/desk/staff/lihua/role", {"role": "supervisor"}),
         ("/desk/staff/wangfang/disable", {}),
         ("/desk/staff/wangfang/reset", {}),
+        ("/desk/staff/wangfang/totp", {}),
         ("/desk/export", {"start": "2026-11-01", "end": "2026-11-30"}),
     ],
 )
 def test_agents_cannot_do_supervisor_actions(as_agent, supervisor, db_url: str, path: str,
                                              data: dict) -> None:
     with session_scope(db_url) as session:
-        before = [(s.username, s.role, s.active, s.password_hash)
+        before = [(s.username, s.role, s.active, s.password_hash, s.totp_secret)
                   for s in session.scalars(select(StaffUser).order_by(StaffUser.id))]
     response = post(as_agent, path, data)
     assert response.status_code == 403
     with session_scope(db_url) as session:
-        after = [(s.username, s.role, s.active, s.password_hash)
+        after = [(s.username, s.role, s.active, s.password_hash, s.totp_secret)
                  for s in session.scalars(select(StaffUser).order_by(StaffUser.id))]
     assert after == before
 
