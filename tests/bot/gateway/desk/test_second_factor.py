@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.records.db import session_scope
 from bot.records.second_factor import ISSUER
