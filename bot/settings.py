@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.contract import DEFAULT_CHANNEL_SECRET
+from bot.key_strength import GENERATED_KEYS, MAKE_KEY_COMMAND, secret_weakness
 
 logger = logging.getLogger(__name__)
 
@@ -258,8 +259,19 @@ class Settings:
             if value == default
         ]
         if missing:
+            hint = (f" (make each key with: {MAKE_KEY_COMMAND})"
+                    if set(missing) & set(GENERATED_KEYS) else "")
             raise SettingsError(
-                "production needs these environment variables set: " + ", ".join(missing)
+                "production needs these environment variables set: " + ", ".join(missing) + hint
+            )
+        keys = {"SECRET_KEY": self.secret_key, "GATEWAY_CHANNEL_SECRET": self.gateway_channel_secret,
+                "RASA_TOKEN": self.rasa_token}
+        weak = [(name, secret_weakness(keys[name])) for name in GENERATED_KEYS]
+        problems = [f"{name} {problem}" for name, problem in weak if problem]
+        if problems:
+            raise SettingsError(
+                "production needs strong random keys: " + "; ".join(problems)
+                + f". Make each one with: {MAKE_KEY_COMMAND}"
             )
         if self.public_base_url and not self.public_base_url.startswith("https://"):
             raise SettingsError("PUBLIC_BASE_URL must be an https:// URL in production")

@@ -1,16 +1,18 @@
 """Staff accounts of the desk: who they are, their roles, their passwords.
 
 Supervisors create, disable, re-enable, unlock and re-role accounts and reset
-passwords (``actor=None`` is the command line, ``create_supervisor``); every
-staff member may change their own password. Every change is written to the
-audit log (:func:`bot.records.audit.audit`) in the same transaction, and a
-refused change raises a :class:`~bot.records.errors.DeskError` whose ``code``
-the desk shows in Chinese; nothing is written then. Functions take the session
-first and leave the transaction to the caller.
+passwords and second factors (``actor=None`` is the command line,
+``create_supervisor``); every staff member may change their own password.
+Every change is written to the audit log (:func:`bot.records.audit.audit`) in
+the same transaction, and a refused change raises a
+:class:`~bot.records.errors.DeskError` whose ``code`` the desk shows in
+Chinese; nothing is written then. Functions take the session first and leave
+the transaction to the caller.
 
 The password policy lives here (:func:`password_problems`); hashing is
 :mod:`bot.records.passwords`, the plain password lives only in the function
-call. Log-in and sessions are :mod:`bot.records.staff_sessions`.
+call. Log-in and sessions are :mod:`bot.records.staff_sessions`, supervisors'
+TOTP codes :mod:`bot.records.second_factor`.
 """
 from __future__ import annotations
 
@@ -218,6 +220,9 @@ def set_staff_role(
     old = target.role
     target.role = new_role
     target.updated_at = now
+    if target.needs_second_factor:
+        # Sessions opened without a second factor must not gain supervisor rights.
+        revoke_staff_sessions(session, target.id)
     audit(session, actor, "staff_role_changed", target_type="staff", target_id=target.username,
           detail=f"{old.value}->{new_role.value}", now=now)
     return target
@@ -253,6 +258,29 @@ def reset_staff_password(
     audit(session, actor, "staff_password_reset", target_type="staff",
           target_id=target.username, now=now)
     return target, password
+
+
+def reset_second_factor(
+    session: Session, actor: Actor, username: str, *, now: datetime | None = None
+) -> StaffUser:
+    """Forget a supervisor's TOTP key (a lost or new phone); every session of theirs ends.
+
+    They enrol a new key at their next log-in, after the password. Not one's
+    own: a supervisor who lost their phone asks another (or the command line
+    creates a new supervisor who does it).
+    """
+    target = _staff_target(session, actor, username)
+    if not target.has_second_factor:
+        raise DeskConflictError("no_change")
+    now = utc_now(now)
+    target.totp_secret = None
+    target.totp_enrolled_at = None
+    target.totp_last_step = None
+    target.updated_at = now
+    revoke_staff_sessions(session, target.id)
+    audit(session, actor, "staff_totp_reset", target_type="staff", target_id=target.username,
+          now=now)
+    return target
 
 
 def change_own_password(

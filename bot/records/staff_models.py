@@ -29,6 +29,11 @@ class StaffUser(Base):
 
     ``username`` is what :attr:`bot.records.service_models.Complaint.owner` and the
     complaint audit trail hold. ``password_hash`` is an argon2id PHC string.
+    Supervisors' second factor (:mod:`bot.records.second_factor`): ``totp_secret``
+    is the TOTP key sealed with a key derived from ``SECRET_KEY`` (never stored
+    or shown in clear once enrolled), ``totp_enrolled_at`` when it was confirmed,
+    ``totp_last_step`` the 30-second step of the last code accepted (a code is
+    good once).
     """
 
     __tablename__ = "staff_users"
@@ -47,10 +52,22 @@ class StaffUser(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def is_supervisor(self) -> bool:
         return self.role is StaffRole.supervisor
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Supervisors reveal phones and export data: they log in with a TOTP code too."""
+        return self.is_supervisor
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enrolled_at is not None and bool(self.totp_secret)
 
 
 class StaffSession(Base):

@@ -1,6 +1,8 @@
 """Desk log-in and staff sessions: who is at the keyboard, and for how long.
 
-:func:`authenticate_staff` checks a log-in and applies the lock-out rules;
+:func:`authenticate_staff` checks a log-in and applies the lock-out rules
+(a supervisor's TOTP code is then :mod:`bot.records.second_factor`, whose wrong
+codes count with the wrong passwords);
 :func:`start_staff_session` opens a session whose random token goes into the
 desk cookie (only its SHA-256 is stored); :func:`resolve_staff_session` finds
 the staff member of a cookie and ends idle or expired sessions;
@@ -38,7 +40,9 @@ IP_FAILURE_LIMIT = 30
 
 # ---------------------------------------------------------------- log-in
 
-LoginOutcome = Literal["ok", "invalid", "locked", "throttled"]
+# "second_factor": the password was right, but a supervisor must still give a
+# TOTP code (:mod:`bot.records.second_factor`) before a session is opened.
+LoginOutcome = Literal["ok", "invalid", "locked", "throttled", "second_factor"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,10 @@ def authenticate_staff(
     After ``max_failures`` wrong passwords in a row the account is locked for
     ``lockout_minutes`` (a correct password does not open it then). Unknown
     user names are locked out the same way by their failures in the last
-    ``lockout_minutes``, so the answer does not tell which names exist. More
+    ``lockout_minutes``, without a time (there is no account to lock). Every
+    path runs one argon2 verification (a dummy hash for unknown names and
+    locked or disabled accounts), so the time taken does not tell which names
+    exist either; the desk shows "invalid" and "locked" as one message. More
     than :data:`IP_FAILURE_LIMIT` failures from one address in that window
     stop every attempt from it.
     """
@@ -85,9 +92,8 @@ def authenticate_staff(
     address = (remote_addr or "")[:45] or None
 
     def fail(reason: str, staff: StaffUser | None) -> None:
-        session.add(StaffLoginFailure(username_hash=name_hash, staff_id=staff.id if staff else None,
-                                      remote_addr=address, at=now, reason=reason))
-        session.flush()
+        record_failure(session, name_hash=name_hash, staff=staff, remote_addr=address,
+                       reason=reason, now=now)
 
     if address is not None:
         from_address = session.scalar(
@@ -116,9 +122,7 @@ def authenticate_staff(
             )
         ) or 0
         fail("unknown_user" if staff is None else "inactive", staff)
-        if recent + 1 >= max_failures:
-            return LoginResult("locked", locked_until=now + timedelta(minutes=lockout_minutes))
-        return LoginResult("invalid")
+        return LoginResult("locked" if recent + 1 >= max_failures else "invalid")
 
     if staff.locked_until is not None and staff.locked_until > now:
         burn_verification_time(password)
@@ -126,21 +130,55 @@ def authenticate_staff(
         return LoginResult("locked", locked_until=staff.locked_until)
 
     if not verify_password(staff.password_hash, password):
-        staff.failed_logins += 1
         fail("wrong_password", staff)
-        if staff.failed_logins >= max_failures:
-            staff.locked_until = now + timedelta(minutes=lockout_minutes)
-            staff.failed_logins = 0
-            audit(session, None, "staff_locked", target_type="staff", target_id=staff.username,
-                  detail=f"after {max_failures} failed log-ins", now=now)
-            return LoginResult("locked", locked_until=staff.locked_until)
-        return LoginResult("invalid")
+        return count_failure(session, staff, max_failures=max_failures,
+                             lockout_minutes=lockout_minutes, now=now)
 
+    if needs_rehash(staff.password_hash) and isinstance(password, str):
+        staff.password_hash = hash_staff_password(password)
+    if staff.needs_second_factor:
+        # The failure count stays until the code is right: a known password
+        # must not buy fresh guesses at the code.
+        session.flush()
+        return LoginResult("second_factor", staff=staff)
+    return accept_login(session, staff, now=now)
+
+
+def record_failure(
+    session: Session, *, name_hash: str, staff: StaffUser | None, remote_addr: str | None,
+    reason: str, now: datetime,
+) -> None:
+    """Keep one failed log-in step (the address throttle and the figures count them)."""
+    session.add(StaffLoginFailure(username_hash=name_hash, staff_id=staff.id if staff else None,
+                                  remote_addr=(remote_addr or "")[:45] or None, at=now,
+                                  reason=reason))
+    session.flush()
+
+
+def count_failure(
+    session: Session, staff: StaffUser, *, max_failures: int, lockout_minutes: int,
+    now: datetime,
+) -> LoginResult:
+    """One more wrong secret (password or code) of ``staff``; locks the account at the limit.
+
+    The caller has recorded the :class:`StaffLoginFailure` and holds the row lock.
+    """
+    staff.failed_logins += 1
+    if staff.failed_logins >= max_failures:
+        staff.locked_until = now + timedelta(minutes=lockout_minutes)
+        staff.failed_logins = 0
+        audit(session, None, "staff_locked", target_type="staff", target_id=staff.username,
+              detail=f"after {max_failures} failed log-ins", now=now)
+        return LoginResult("locked", locked_until=staff.locked_until)
+    session.flush()
+    return LoginResult("invalid")
+
+
+def accept_login(session: Session, staff: StaffUser, *, now: datetime) -> LoginResult:
+    """Every secret was right: reset the failure count and note the log-in time."""
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now
-    if needs_rehash(staff.password_hash) and isinstance(password, str):
-        staff.password_hash = hash_staff_password(password)
     session.flush()
     return LoginResult("ok", staff=staff)
 

@@ -1,12 +1,15 @@
-"""Settings: one proxy setting, and every value rule in Settings.validate, naming the variable."""
+"""Settings: one proxy setting, every value rule in Settings.validate naming the variable,
+and strong random keys in production."""
 from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 
 import pytest
 
 from bot.gateway import create_app
+from bot.key_strength import GENERATED_KEYS, MAKE_KEY_COMMAND
 from bot.settings import Settings, SettingsError, load_settings
 
 
@@ -82,3 +85,73 @@ def test_release_settings_and_the_replicas() -> None:
                        ({"RELEASE_TOLERANCE": "1.5"}, "RELEASE_TOLERANCE")):
         with pytest.raises(SettingsError, match=named):
             load_settings(env)
+
+
+# ------------------------------------------------- production keys (issue 11)
+
+STRONG = {name: secrets.token_urlsafe(48) for name in GENERATED_KEYS}
+PRODUCTION = {"HOTLINE_ENV": "production", "DATABASE_URL": "postgresql://db.internal/hotline",
+              "REDIS_URL": "redis://127.0.0.1:6379/0", "TWILIO_AUTH_TOKEN": "f" * 16 + "0" * 16,
+              "PUBLIC_BASE_URL": "https://hotline.example.gov.cn", **STRONG}
+
+
+def test_production_starts_with_strong_random_keys() -> None:
+    settings = load_settings(PRODUCTION)
+    assert settings.secret_key == STRONG["SECRET_KEY"]
+    assert load_settings({**PRODUCTION, "SECRET_KEY": secrets.token_hex(32)}).is_production
+
+
+@pytest.mark.parametrize("name", GENERATED_KEYS)
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("x", "at least 32 random bytes"),
+        ("s3cret", "at least 32 random bytes"),
+        ("x" * 64, "repeats"),
+        ("ab" * 40, "repeats"),
+        ("0123456789abcdef" * 4, "repeats"),
+        ("a" * 62 + "bc", "too few different characters"),
+        ("local-dev-secret-key-not-for-production-96319", "development default"),
+        ("local-dev-gateway-secret-but-a-bit-longer-now", "development default"),
+        ("changeme-Zq8Jw3kPd0Lr6TnXv2Bs9YhMc4Gf7Ua1Ke5Ni", "placeholder"),
+        ("9f86d081884c7d659a2feaa0c55ad015", "hex needs 64 digits"),  # 16 bytes in hex
+        ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c", "hex needs 64 digits"),  # 24 bytes
+        ("my-very-secret-production-key-for-the-fund-center", "random bits"),
+        ("correct horse battery staple correct horse", "random bits"),
+        ("13812345678901234567890123456789012345", "random bits"),
+    ],
+)
+def test_production_refuses_weak_keys_naming_them(name: str, value: str, why: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION, name: value})
+    message = str(refused.value)
+    assert name in message and why in message
+    assert MAKE_KEY_COMMAND in message
+    assert value not in message  # the weak key itself is not printed
+    for other in set(GENERATED_KEYS) - {name}:
+        assert other not in message
+
+
+@pytest.mark.parametrize("name", GENERATED_KEYS)
+def test_production_refuses_the_development_default_keys(name: str) -> None:
+    env = {key: value for key, value in PRODUCTION.items() if key != name}
+    with pytest.raises(SettingsError, match=f"variables set: {name}") as refused:
+        load_settings(env)
+    assert MAKE_KEY_COMMAND in str(refused.value)
+
+
+def test_every_weak_key_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION, "SECRET_KEY": "x" * 40, "RASA_TOKEN": "token"})
+    assert "SECRET_KEY" in str(refused.value) and "RASA_TOKEN" in str(refused.value)
+
+
+def test_the_gateway_refuses_weak_keys_handed_to_it() -> None:
+    settings = dataclasses.replace(load_settings(PRODUCTION), gateway_channel_secret="g" * 32)
+    with pytest.raises(SettingsError, match="GATEWAY_CHANNEL_SECRET"):
+        create_app({"HOTLINE_SETTINGS": settings})
+
+
+def test_development_keeps_its_defaults() -> None:
+    assert load_settings({}).secret_key == Settings().secret_key
+    assert load_settings({"HOTLINE_ENV": "test", "SECRET_KEY": "x"}).secret_key == "x"

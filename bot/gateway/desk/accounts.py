@@ -6,7 +6,7 @@ from typing import Any
 from flask import abort, g, redirect, render_template, request, url_for
 
 from bot.gateway.db import db
-from bot.gateway.desk import bp
+from bot.gateway.desk import bp, second_factor
 from bot.gateway.desk.auth import (
     current_staff,
     log_in,
@@ -25,6 +25,7 @@ from bot.records.staff import (
     change_own_password,
     create_staff,
     list_staff,
+    reset_second_factor,
     reset_staff_password,
     set_staff_active,
     set_staff_role,
@@ -36,6 +37,15 @@ from bot.records.staff_models import StaffRole
 from bot.records.staff_sessions import authenticate_staff
 
 MAX_FIELD = 200
+# What the log-in page says for each refused outcome: one message and status for
+# every refusal about the name or password (wrong password, unknown name, locked
+# or disabled account), so the page never tells which user names exist; only the
+# address throttle, which is about the visitor's address, says so.
+LOGIN_REFUSALS = {
+    "invalid": ("login_failed", 401),
+    "locked": ("login_failed", 401),
+    "throttled": ("throttled", 429),
+}
 
 
 def _field(name: str) -> str:
@@ -55,6 +65,7 @@ def login() -> Any:
             return redirect(url_for("desk.complaint_list"))
         return render_template("desk/login.html", next=safe_next(request.args.get("next")))
     config = settings()
+    second_factor.forget()
     username = request.form.get("username", "")[:MAX_FIELD]
     result = authenticate_staff(
         db(),
@@ -65,13 +76,15 @@ def login() -> Any:
         max_failures=config.desk_max_login_failures,
         lockout_minutes=config.desk_lockout_minutes,
     )
+    if result.outcome == "second_factor" and result.staff is not None:
+        db().commit()
+        return second_factor.begin(result.staff, safe_next(request.form.get("next")))
     if not result.ok or result.staff is None:
         db().commit()
-        status = {"invalid": 401, "locked": 423, "throttled": 429}[result.outcome]
+        code, status = LOGIN_REFUSALS[result.outcome]
         return render_template(
             "desk/login.html",
-            error=result.outcome,
-            locked_until=result.locked_until,
+            error=code,
             username=username.strip()[:50],
             next=safe_next(request.form.get("next")),
         ), status
@@ -170,6 +183,9 @@ def _staff_action(username: str, action: str) -> Any:
         elif action == "reset":
             target, password = reset_staff_password(db(), actor, username)
             issued = {"username": target.username, "password": password}
+        elif action == "totp":
+            reset_second_factor(db(), actor, username)
+            issued = None
         else:  # pragma: no cover - routes name the actions
             abort(404)
     except DeskNotFoundError:
@@ -185,7 +201,7 @@ def _staff_action(username: str, action: str) -> Any:
     return redirect(url_for("desk.staff_list"), code=303)
 
 
-@bp.post("/staff/<username>/<any(unlock, disable, enable, role, reset):action>")
+@bp.post("/staff/<username>/<any(unlock, disable, enable, role, reset, totp):action>")
 @supervisor_required
 def staff_action(username: str, action: str) -> Any:
     return _staff_action(username, action)

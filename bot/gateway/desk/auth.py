@@ -48,7 +48,8 @@ CSRF_KEY = "desk_csrf"
 NOTICES_KEY = "desk_notices"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_ENDPOINTS = frozenset({"desk.login"})
+# The log-in steps: password, then a supervisor's code or enrolment (.second_factor).
+PUBLIC_ENDPOINTS = frozenset({"desk.login", "desk.login_code", "desk.login_enrol"})
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"desk.password", "desk.logout"})
 
 F = TypeVar("F", bound=Callable[..., Any])

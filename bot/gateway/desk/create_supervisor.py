@@ -5,6 +5,9 @@ first supervisor comes to exist (and how a new one is made if every supervisor
 is locked out); supervisors then create the other staff on the desk. The
 password is typed twice without echo and never appears in arguments, the
 environment or logs. The database must be migrated (``python -m bot.records.migrate``).
+The new supervisor's first desk log-in enrols an authenticator app (TOTP,
+:mod:`bot.records.second_factor`); a supervisor who has lost theirs is reset by
+another supervisor on the desk, or by a new supervisor made with this command.
 
     python -m bot.gateway.desk.create_supervisor --username wangfang --display-name 王芳
 """
@@ -73,7 +76,8 @@ def main(
     except DeskError as exc:
         out(f"error: {_ERROR_TEXT.get(exc.code, exc.code)}; nothing was created")
         return 1
-    out(f"supervisor {staff.username} created; log in at /desk/login")
+    out(f"supervisor {staff.username} created; log in at /desk/login, where the first log-in "
+        "sets up the second factor (have an authenticator app ready on your phone)")
     return 0
 
 

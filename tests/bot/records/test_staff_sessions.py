@@ -83,3 +83,30 @@ def test_session_lifecycle(db_session: Session, quick_hasher) -> None:
     assert resolve_staff_session(db_session, token, idle_minutes=30,
                                  now=now + timedelta(minutes=91)).problem == "revoked"
     assert token not in {row.token_hash for row in db_session.scalars(select(StaffSession))}
+
+
+def test_unknown_names_lock_without_a_time(db_session: Session, quick_hasher) -> None:
+    add_staff(db_session)
+    outcomes = [_login(db_session, username="ghost") for _ in range(5)]
+    assert [result.outcome for result in outcomes] == ["invalid"] * 4 + ["locked"]
+    assert all(result.locked_until is None for result in outcomes)
+
+
+def test_unknown_names_take_as_long_as_wrong_passwords(db_session: Session) -> None:
+    """At the production argon2 cost, measured: the medians are within a factor of two."""
+    import statistics
+    import time
+
+    add_staff(db_session)
+    _login(db_session, username="warm-up")  # the dummy hash is made once per process
+
+    def median_seconds(username: str) -> float:
+        times = []
+        for index in range(3):
+            started = time.perf_counter()
+            _login(db_session, "wrong-password-1", username=username, addr=f"10.1.0.{index}")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    known, unknown = median_seconds("lihua"), median_seconds("ghost")
+    assert 0.5 < unknown / known < 2, (known, unknown)

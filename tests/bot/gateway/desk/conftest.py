@@ -1,5 +1,9 @@
 """Fixtures of the desk tests: the gateway on a migrated records DB, staff, log-in, forms.
 
+Supervisors log in with a TOTP code, computed here with pyotp from the key the
+enrolment page shows (first log-in) or the enrolled key (later ones), as their
+authenticator app would; the desk has no switch that skips the second factor.
+
 Every test that uses ``app`` runs on SQLite and on PostgreSQL (``db_url``).
 Staff are created through :func:`bot.records.staff.create_staff`,
 complaints through :func:`bot.records.complaints.create_complaint` as the
@@ -10,28 +14,34 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from bot import tracker_store
 from bot.gateway import create_app
 from bot.records import passwords
 from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
+from bot.records.second_factor import open_secret
 from bot.records.staff import create_staff
+from bot.records.staff_models import StaffUser
 from bot.settings import Settings
 
 SECRET = "desk-test-secret-key"
 PASSWORD = "Lianxi-96319-mima"
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+_TOTP_SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
 
 
 @dataclass(frozen=True)
@@ -120,11 +130,61 @@ def csrf_from(client: FlaskClient, path: str = "/desk/login") -> str:
 
 
 def log_in(client: FlaskClient, person: Person, password: str | None = None) -> Any:
+    """Log in as a person would; a supervisor also enrols or types the authenticator's code.
+
+    Returns the last response: the password step's, or the code step's.
+    """
     token = csrf_from(client, "/desk/login")
-    return client.post("/desk/login", data={
+    response = client.post("/desk/login", data={
         "username": person.username, "password": password or person.password,
         "csrf_token": token,
     })
+    step = response.headers.get("Location", "") if response.status_code == 303 else ""
+    if step == "/desk/login/enrol":
+        secret = enrolment_secret(client)
+        return client.post(step, data={"code": pyotp.TOTP(secret).now(),
+                                       "csrf_token": csrf_from(client, step)})
+    if step == "/desk/login/code":
+        return client.post(step, data={"code": authenticator_code(client, person.username),
+                                       "csrf_token": csrf_from(client, step)})
+    return response
+
+
+def enrolment_secret(client: FlaskClient) -> str:
+    """The key the enrolment page shows (as a supervisor types it into the app)."""
+    page = client.get("/desk/login/enrol").get_data(as_text=True)
+    match = _TOTP_SECRET_RE.search(page)
+    assert match, "no TOTP key on the enrolment page"
+    return match.group(1).replace(" ", "")
+
+
+def authenticator_secret(app: Flask, username: str) -> str:
+    """The enrolled key of ``username``: what their authenticator app holds."""
+    settings = app.config["HOTLINE_SETTINGS"]
+    with session_scope(settings.database_url) as session:
+        staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        secret = open_secret(staff.totp_secret, staff.id, settings.secret_key)
+    assert secret, f"{username} has no second factor"
+    return secret
+
+
+def authenticator_code(client: FlaskClient, username: str) -> str:
+    """The code the app shows now, or the next step's if the desk has had this one.
+
+    A code is good once and the desk accepts one step either side, so a test
+    logging the same supervisor in twice within 30 seconds uses the next step's
+    code (as if the app had just turned over); a third time waits for it.
+    """
+    settings = client.application.config["HOTLINE_SETTINGS"]
+    totp = pyotp.TOTP(authenticator_secret(client.application, username))
+    with session_scope(settings.database_url) as session:
+        last = session.scalar(select(StaffUser.totp_last_step)
+                              .where(StaffUser.username == username))
+    current = totp.timecode(time.time())
+    if last is not None and last >= current + 1:
+        time.sleep(totp.interval - time.time() % totp.interval + 0.1)
+        current = totp.timecode(time.time())
+    return totp.generate_otp(max(current, (last or 0) + 1))
 
 
 def post(client: FlaskClient, path: str, data: dict[str, str] | None = None,

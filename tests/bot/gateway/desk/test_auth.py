@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from bot.records.clock import utc_now
@@ -11,6 +12,8 @@ from bot.records.db import session_scope
 from tests.bot.gateway.desk.conftest import PASSWORD, csrf_from, log_in, post
 from bot.records.service_models import Complaint, ComplaintEvent, ComplaintStatus
 from bot.records.staff_models import DeskAuditEvent, StaffLoginFailure, StaffSession, StaffUser
+
+LOGIN_FAILED = "登录失败：用户名或密码错误，或账号已暂时锁定。"
 
 PAGES = [
     "/desk/",
@@ -97,7 +100,7 @@ def test_wrong_credentials_get_one_message_and_no_session(client, agent, db_url:
     response = log_in(client, agent.__class__(username, password, "agent"), password)
     assert response.status_code == 401
     page = response.get_data(as_text=True)
-    assert "用户名或密码错误。" in page
+    assert LOGIN_FAILED in page
     assert client.get("/desk/complaints").status_code == 302
     with session_scope(db_url) as session:
         assert session.scalar(select(StaffSession)) is None
@@ -120,11 +123,11 @@ def test_lock_out_after_five_failures(client, agent, db_url: str) -> None:
     for attempt in range(4):
         assert log_in(client, agent, "wrong-password-x").status_code == 401, attempt
     fifth = log_in(client, agent, "wrong-password-x")
-    assert fifth.status_code == 423
-    assert "账号已暂时锁定" in fifth.get_data(as_text=True)
+    assert fifth.status_code == 401
+    assert LOGIN_FAILED in fifth.get_data(as_text=True)
     # Even the right password is refused while locked.
     right = log_in(client, agent)
-    assert right.status_code == 423
+    assert right.status_code == 401
     assert client.get("/desk/complaints").status_code == 302
     with session_scope(db_url) as session:
         staff = session.scalar(select(StaffUser).where(StaffUser.username == "lihua"))
@@ -140,10 +143,73 @@ def test_lock_out_after_five_failures(client, agent, db_url: str) -> None:
         assert staff.failed_logins == 0 and staff.locked_until is None
 
 
-def test_unknown_names_lock_out_like_real_ones(client, agent) -> None:
-    ghost = agent.__class__("ghost", "whatever-password", "agent")
-    statuses = [log_in(client, ghost).status_code for _ in range(5)]
-    assert statuses == [401, 401, 401, 401, 423]
+def test_unknown_names_and_known_names_get_the_same_answers(client, agent, db_url: str) -> None:
+    """Five failures and then the right password: the pages say nothing about which name exists.
+
+    Names differ in length, so each page is compared with its typed name blanked.
+    """
+    def pages(username: str, password: str) -> list[tuple[int, str]]:
+        person = agent.__class__(username, password, "agent")
+        answers = [log_in(client, person, "wrong-password-x") for _ in range(5)]
+        answers.append(log_in(client, person, password))
+        return [(r.status_code, r.get_data(as_text=True).replace(username, "NAME"))
+                for r in answers]
+
+    ghost = pages("ghost", "whatever-password")
+    real = pages(agent.username, agent.password)  # the last one is locked
+    assert [status for status, _ in real] == [401] * 6
+    assert real == ghost
+    assert LOGIN_FAILED in real[-1][1]
+    assert "锁定至" not in real[-1][1]
+    with session_scope(db_url) as session:
+        assert session.scalar(select(StaffUser.locked_until)) is not None
+
+
+def test_a_disabled_account_gets_the_same_page_as_an_unknown_name(client, make_person,
+                                                                  db_url: str) -> None:
+    person = make_person("sunli", "agent")
+    with session_scope(db_url) as session:
+        session.execute(update(StaffUser).values(active=False))
+    disabled = log_in(client, person)
+    unknown = log_in(client, person.__class__("sunly", person.password, "agent"))
+    assert disabled.status_code == unknown.status_code == 401
+    assert (disabled.get_data(as_text=True).replace("sunli", "NAME")
+            == unknown.get_data(as_text=True).replace("sunly", "NAME"))
+
+
+class CountingHasher(PasswordHasher):
+    """The quick test hasher, remembering the parameters of every hash it verified against."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8192, parallelism=1)
+        self.verified: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+        self.verified.append(str(hash).rsplit("$", 2)[0])  # $argon2id$v=19$m=..,t=..,p=..
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize("case", ["unknown", "wrong_password", "locked", "disabled"])
+def test_every_refusal_costs_one_argon2_verification(client, agent, db_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     case: str) -> None:
+    """Timing tells nothing: each path verifies once, against a hash of the staff cost."""
+    from bot.records import passwords
+
+    hasher = CountingHasher()
+    monkeypatch.setattr(passwords, "_HASHER", hasher)
+    passwords._dummy_hash.cache_clear()
+    with session_scope(db_url) as session:
+        session.execute(update(StaffUser).values(password_hash=hasher.hash(agent.password)))
+        if case == "locked":
+            session.execute(update(StaffUser).values(locked_until=utc_now() + timedelta(minutes=9)))
+        if case == "disabled":
+            session.execute(update(StaffUser).values(active=False))
+    hasher.verified.clear()
+    name = "ghost" if case == "unknown" else agent.username
+    password = "wrong-password-x" if case == "wrong_password" else agent.password
+    assert log_in(client, agent.__class__(name, password, "agent"), password).status_code == 401
+    assert hasher.verified == ["$argon2id$v=19$m=8192,t=1,p=1"]
 
 
 def test_success_resets_the_failure_count(client, agent, db_url: str) -> None:
@@ -386,18 +452,19 @@ def test_agents_cannot_open_supervisor_pages(as_agent, path: str) -> None:
         ("/desk/staff/lihua/role", {"role": "supervisor"}),
         ("/desk/staff/wangfang/disable", {}),
         ("/desk/staff/wangfang/reset", {}),
+        ("/desk/staff/wangfang/totp", {}),
         ("/desk/export", {"start": "2026-11-01", "end": "2026-11-30"}),
     ],
 )
 def test_agents_cannot_do_supervisor_actions(as_agent, supervisor, db_url: str, path: str,
                                              data: dict) -> None:
     with session_scope(db_url) as session:
-        before = [(s.username, s.role, s.active, s.password_hash)
+        before = [(s.username, s.role, s.active, s.password_hash, s.totp_secret)
                   for s in session.scalars(select(StaffUser).order_by(StaffUser.id))]
     response = post(as_agent, path, data)
     assert response.status_code == 403
     with session_scope(db_url) as session:
-        after = [(s.username, s.role, s.active, s.password_hash)
+        after = [(s.username, s.role, s.active, s.password_hash, s.totp_secret)
                  for s in session.scalars(select(StaffUser).order_by(StaffUser.id))]
     assert after == before
 

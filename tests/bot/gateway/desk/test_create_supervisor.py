@@ -13,6 +13,7 @@ from bot.gateway.desk.create_supervisor import main
 from bot.records.db import session_scope
 from bot.records.passwords import verify_password
 from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
+from tests.bot.gateway.desk.conftest import csrf_from
 
 ROOT = Path(__file__).resolve().parents[4]
 GOOD = "Jinjiang-river-96319"
@@ -105,3 +106,19 @@ def test_module_runs_with_the_password_on_stdin(tmp_path: Path) -> None:
     with session_scope(url) as session:
         staff = session.scalar(select(StaffUser))
         assert staff.username == "chenjing" and staff.role is StaffRole.supervisor
+
+
+def test_the_new_supervisor_enrols_a_second_factor_at_the_first_log_in(db_url: str,
+                                                                       client) -> None:  # type: ignore[no-untyped-def]
+    from tests.bot.gateway.desk.conftest import Person, log_in
+
+    code, said = _run(db_url, [GOOD, GOOD])
+    assert code == 0 and "second factor" in said[-1]
+    first = client.post("/desk/login", data={"username": "wangfang", "password": GOOD,
+                                             "csrf_token": csrf_from(client)})
+    assert first.headers["Location"] == "/desk/login/enrol"
+    client.get("/desk/login")  # starts again: the fixture enrols as a person would
+    assert log_in(client, Person("wangfang", GOOD, "supervisor")).status_code == 303
+    assert client.get("/desk/staff").status_code == 200
+    (staff,) = _staff(db_url)
+    assert staff.totp_enrolled_at is not None

@@ -18,6 +18,7 @@ from bot.gateway.desk import (
     lockouts,
     queues,
     releases,
+    second_factor,
 )
 from bot.nlu.training_data import known_labels
 from bot.records import complaint_lifecycle, handovers, knowledge_editing, staff
@@ -58,7 +59,10 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
     for field in ("reply", "note", "reopen_reason", "display_name"):
         raised |= {f"{field}_required", f"{field}_too_long"}
     raised.add("callback_result_too_long")
-    raised |= {"invalid", "locked", "throttled", "session_expired", "session_ended"}
+    raised |= {code for code, _status in accounts.LOGIN_REFUSALS.values()}
+    raised |= {"session_expired", "session_ended"}
+    raised |= _codes_in(second_factor, r'error="([a-z_]+)"')
+    assert {"code_format", "code_wrong"} <= raised
     missing = sorted(code for code in raised if code not in labels.MESSAGES)
     assert missing == []
 
@@ -66,11 +70,11 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
     for module in (accounts, complaints, queues, learning, knowledge, knowledge_review,
-                   releases, lockouts):
+                   releases, lockouts, second_factor):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
         codes |= _codes_in(module, r'"(knowledge_[a-z]+ed)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')
-    codes |= {f"staff_{a}_done" for a in ("unlock", "disable", "enable", "role")}
+    codes |= {f"staff_{a}_done" for a in ("unlock", "disable", "enable", "role", "totp")}
     codes |= {f"handover_{a}_done" for a in ("take", "done")}
     codes |= {f"learning_tracker_{problem}" for problem in ("absent", "unreadable")}
     assert {"ok_closed", "logged_out", "account_unlock_done"} <= codes
@@ -153,3 +157,14 @@ def test_every_complaint_event_has_chinese_words(labels) -> None:  # type: ignor
     assert {"taken", "closed", "contact_revealed"} <= actions
     actions |= {retention_tables.MASKED_EVENT}
     assert sorted(action for action in actions if action not in labels.EVENT_ACTIONS) == []
+
+
+def test_every_staff_audit_action_has_chinese_words(labels) -> None:  # type: ignore[no-untyped-def]
+    from bot.records import second_factor as second_factor_records
+    from bot.records import staff_sessions
+
+    actions = set()
+    for module in (staff, staff_sessions, second_factor_records):
+        actions |= _codes_in(module, r'audit\(\s*session, \w+, "([a-z_]+)"')
+    assert {"staff_totp_enrolled", "staff_totp_reset", "staff_locked", "login"} <= actions
+    assert sorted(action for action in actions if action not in labels.AUDIT_ACTIONS) == []
