@@ -3,7 +3,8 @@
 A :class:`Seal` is made for one purpose (the purpose goes into the key, so a
 value sealed for one use cannot be opened as another) and binds each sealed
 value to a context (associated data, e.g. the staff member it belongs to).
-Used for supervisors' TOTP keys (:mod:`bot.records.second_factor`). Rotating
+Used for supervisors' TOTP keys (:mod:`bot.records.second_factor`) and the
+identifier a caller keyed in before the password (:mod:`bot.gateway.voice.security`). Rotating
 ``SECRET_KEY`` makes every sealed value unreadable.
 """
 from __future__ import annotations

@@ -41,7 +41,7 @@ from bot.gateway.voice.agents import Agents, callback_phone
 from bot.gateway.voice.policy import PolicyAnswers
 from bot.gateway.voice.readout import Part, digits_words
 from bot.gateway.voice.render import MAX_BUTTON_KEYS, Prompter, Reply, Speaker, read_reply
-from bot.gateway.voice.security import IdentifierSeal, throttled_words
+from bot.gateway.voice.security import identifier_seal, throttled_words
 from bot.gateway.voice.sms import SmsSender
 from bot.gateway.voice.store import CallState
 from bot.gateway.voice.twiml import (
@@ -99,7 +99,7 @@ class CallDialogue:
         self.agents = agents
         self.rasa = rasa
         self.sms = sms
-        self.seal = IdentifierSeal(settings.secret_key)
+        self.seal = identifier_seal(settings.secret_key)
         self.policy = PolicyAnswers(settings, flow, speaker, prompter, sms, self._no_match)
         ended = {MODE_TRANSFER, MODE_ENDED}
         self.endpoints: dict[str, Endpoint] = {

@@ -8,9 +8,10 @@
   :class:`~twilio.request_validator.RequestValidator`. It fails closed: no
   signature, no token, or a production gateway still on the development token
   is a refusal.
-- :class:`IdentifierSeal` keeps the identifier typed before the password
+- :func:`identifier_seal` keeps the identifier typed before the password
   (ID, account or card number) encrypted at rest for the seconds between two
-  webhooks (AES-GCM, key derived from ``SECRET_KEY``, bound to the CallSid).
+  webhooks (:class:`bot.records.sealing.Seal`: AES-GCM, key derived from
+  ``SECRET_KEY``, bound to the CallSid).
 - :func:`describe_input` is what the request log says about a caller's input:
   key values only at menus, never during the secure step or number entry.
 - :func:`throttled_words`: what a caller hears when the calling number failed
@@ -18,17 +19,11 @@
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Request
 from twilio.request_validator import RequestValidator
 
 from bot.flows.voice import Secure
+from bot.records.sealing import Seal
 from bot.records.throttle import wait_span
 from bot.settings import Settings
 
@@ -62,27 +57,10 @@ def sign(url: str, params: dict[str, str], auth_token: str) -> str:
     return RequestValidator(auth_token).compute_signature(url, params)
 
 
-class IdentifierSeal:
-    """Encrypts an identifier for one call; only this gateway's key can open it."""
-
-    def __init__(self, secret_key: str) -> None:
-        key = hmac.new(secret_key.encode("utf-8"), b"voice-identifier-seal", hashlib.sha256).digest()
-        self._aead = AESGCM(key)
-
-    def seal(self, identifier: str, call_sid: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, identifier.encode("utf-8"), call_sid.encode("utf-8"))
-        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-
-    def open(self, sealed: str | None, call_sid: str) -> str | None:
-        """The identifier, or None if missing, tampered with or from another call."""
-        if not sealed:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
-            return self._aead.decrypt(raw[:12], raw[12:], call_sid.encode("utf-8")).decode("utf-8")
-        except (ValueError, InvalidTag):
-            return None
+def identifier_seal(secret_key: str) -> Seal:
+    """Encrypts an identifier for one call (the call SID is the context); only
+    this gateway's key can open it, and never for another call."""
+    return Seal(secret_key, "voice-identifier-seal")
 
 
 def describe_input(digits: str | None, speech: str | None, *, reveal_keys: bool) -> str:

@@ -3,24 +3,24 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gateway.voice.security import IdentifierSeal, describe_input
+from bot.gateway.voice.security import identifier_seal, describe_input
 
 SID = "CA" + "a" * 32
 
 
 def test_sealed_identifier_opens_only_for_the_same_call() -> None:
-    seal = IdentifierSeal("secret-1")
+    seal = identifier_seal("secret-1")
     sealed = seal.seal("510104198503150017", SID)
     assert "510104198503150017" not in sealed
     assert seal.open(sealed, SID) == "510104198503150017"
     assert seal.open(sealed, "CA" + "b" * 32) is None
-    assert IdentifierSeal("secret-2").open(sealed, SID) is None
+    assert identifier_seal("secret-2").open(sealed, SID) is None
     assert seal.seal("510104198503150017", SID) != sealed  # a fresh nonce each time
 
 
 @pytest.mark.parametrize("sealed", [None, "", "not base64 !!", "AAAA", "QUJDREVGR0hJSktMTU5PUA=="])
 def test_damaged_seals_open_to_nothing(sealed) -> None:  # type: ignore[no-untyped-def]
-    assert IdentifierSeal("secret").open(sealed, SID) is None
+    assert identifier_seal("secret").open(sealed, SID) is None
 
 
 @pytest.mark.parametrize(
