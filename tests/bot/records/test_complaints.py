@@ -307,3 +307,19 @@ def test_complaint_queue_order(db_session: Session, quick_hasher) -> None:
     assert total == 3
     assert [row.ticket_id for row in rows] == [
         tickets[2].ticket_id, tickets[1].ticket_id, tickets[0].ticket_id]
+
+
+# --------------------------------------------------------------- status
+
+
+def test_status_only_with_the_contact_phones_last_four_digits(db_session: Session) -> None:
+    complaint, _ = create_complaint(db_session, **_complaint_kwargs())
+    no_phone, _ = create_complaint(db_session, **_complaint_kwargs(
+        idempotency_key="k-no-phone", contact_phone=None))
+    assert complaints.complaint_for_status(db_session, "TS2611270001", "5678") is complaint
+    assert complaints.complaint_for_status(db_session, "2611270001", "5678") is complaint
+    for ticket, tail in (("TS2611270001", "5679"), ("TS2611270001", "678"),
+                         ("TS2611270001", "45678"), ("TS2611270001", ""),
+                         ("TS2611270009", "5678"), ("garbage", "5678"),
+                         (no_phone.ticket_id, "0000"), (no_phone.ticket_id, "")):
+        assert complaints.complaint_for_status(db_session, ticket, tail) is None, (ticket, tail)
