@@ -31,6 +31,7 @@ from bot.records.base import Channel
 from bot.records.clock import local_day_bounds, shanghai_date, utc_now
 from bot.records.errors import DeskNotFoundError, RecordsValidationError, TicketAllocationError
 from bot.records.identifiers import normalize_ticket_id
+from bot.records.redaction import redact_text
 from bot.records.service_models import (
     Complaint,
     ComplaintCategory,
@@ -104,7 +105,8 @@ def _transcript(turns: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str
                 ) from exc
         else:
             raise RecordsValidationError(f"transcript[{index}].at must be a datetime or string")
-        cleaned.append({"role": role or "", "text": text, "at": at_text})
+        # Kept for staff: masked now, so no page or export can show what was masked.
+        cleaned.append({"role": role or "", "text": redact_text(text), "at": at_text})
     return cleaned
 
 

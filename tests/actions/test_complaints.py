@@ -333,6 +333,28 @@ def test_confirmed_complaint_is_stored_once_with_ticket_and_deadline(records):
 CLEARED = [SlotSet(slot, None) for slot in (*COMPLETE, "complaint_confirmation")]
 
 
+def test_the_conversation_filed_with_a_complaint_is_masked(records):
+    """An account answer and the contact phone earlier in the conversation are
+    kept masked in the complaint's transcript; the contact itself stays whole."""
+    conversation = f"conv-{uuid.uuid4().hex}"
+    events = [
+        user_event("我的账号102030405060", "inform"),
+        {"event": "bot", "timestamp": 1.0,
+         "text": "您的公积金账户1020****5060状态正常。账户余额12,345.60元；月缴存额1,200.00元"},
+        user_event("13812345678", "inform"),
+        {"event": "bot", "timestamp": 2.0, "text": "联系电话：13812345678。请问是否正确？"},
+    ]
+    tracker = make_tracker(conversation, slots=dict(CONFIRMED), text="确认", intent="affirm", events=events)
+    ActionSubmitComplaint().run(CollectingDispatcher(), tracker, DOMAIN)
+    with session_scope(records) as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.conversation_id == conversation))
+        kept = " ".join(turn["text"] for turn in complaint.transcript)
+        assert complaint.contact_phone == "13812345678"
+    for secret in ("102030405060", "12,345.60", "1,200.00", "13812345678"):
+        assert secret not in kept
+    assert "138****5678" in kept and "账户余额***元" in kept
+
+
 @pytest.mark.parametrize(
     "slots",
     [{**CONFIRMED, "complaint_phone": None},  # incomplete
