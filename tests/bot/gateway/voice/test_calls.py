@@ -100,7 +100,7 @@ def test_complaint_status_with_the_phones_last_digits_keyed_in(gateway: LiveGate
     assert "投诉单号" in phone.say("我想查一下投诉处理进度").text
     ask = phone.press(ticket[2:] + "#")
     assert "请用电话按键输入登记投诉时所留联系电话的后四位" in ask.text
-    assert ask.gather is not None and "dtmf" in ask.gather["input"] and ask.gather["finishOnKey"] == "#"
+    assert ask.gather is not None and (ask.gather["input"], ask.gather["finishOnKey"]) == ("dtmf", "#")
     wrong = phone.press("1234#")
     assert "核对不一致" in wrong.text and "受理" not in wrong.text
     phone.say("我想查一下投诉处理进度")
