@@ -15,7 +15,8 @@ returns the ticket already issued. A form that ended without a confirmation
 The status of a complaint (``complaint_status_form``) is told only to whoever
 gives the ticket number and the last four digits of the contact phone filed
 with it (on the phone keyed in); a wrong pair is answered like an unknown
-ticket, and after three wrong pairs the conversation can look up no more.
+ticket, after three wrong pairs the conversation can look up no more, and a
+ticket guessed at too often is told only by a person.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from actions.common import (
 from bot.flows import complaint_categories, match_complaint_category
 from bot.flows.answers import read_answer
 from bot.nlu.normalize import normalize_text
-from bot.records import complaints
+from bot.records import complaint_status, complaints
 from bot.records.identifiers import normalize_phone, normalize_ticket_id
 
 logger = logging.getLogger(__name__)
@@ -266,7 +267,8 @@ class ActionComplaintStatus(RecordsAction):
 
     An unknown ticket and a wrong tail get the same answer; after
     :data:`MAX_TICKET_CHECKS` wrong answers the conversation can look up no
-    more statuses.
+    more statuses, and a ticket guessed at too often from any conversations is
+    told only by a person (:mod:`bot.records.complaint_status`).
     """
 
     def name(self) -> Text:
@@ -287,7 +289,12 @@ class ActionComplaintStatus(RecordsAction):
         if ticket is None:
             dispatcher.utter_message(response="utter_invalid_ticket_id")
             return cleared
-        complaint = complaints.complaint_for_status(session, ticket, tail)
+        check = complaint_status.check_status(session, ticket, tail)
+        if check.held:
+            # The right digits, but this ticket was guessed at too often: a person tells.
+            dispatcher.utter_message(response="utter_complaint_status_held")
+            return cleared
+        complaint = check.complaint
         if complaint is None:
             failures += 1
             logger.info("complaint status refused in conversation …%s (%d of %d)",

@@ -2,9 +2,9 @@
 
 The complaint action files a complaint with :func:`create_complaint` (exactly
 once per idempotency key, with a ticket number ``TS`` + yymmdd + sequence and
-a reply deadline in working days) and tells its status only with the contact
-phone's last four digits (:func:`complaint_for_status`); the phone line reads
-it for the SMS; the desk lists (:func:`list_complaints`), opens (:func:`get_complaint`) and exports
+a reply deadline in working days); its status is told only with the contact
+phone's last four digits (:mod:`bot.records.complaint_status`); the phone line
+reads it for the SMS; the desk lists (:func:`list_complaints`), opens (:func:`get_complaint`) and exports
 (:func:`complaints_for_export`) them. What staff do to a complaint (take,
 assign, start, close, reopen, notes) is :mod:`bot.records.complaint_lifecycle`.
 
@@ -15,7 +15,6 @@ that does not exist raises :class:`~bot.records.errors.DeskNotFoundError`.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -228,28 +227,6 @@ def find_complaint(session: Session, ticket_id: str) -> Complaint | None:
     if normalized is None:
         return None
     return session.scalar(select(Complaint).where(Complaint.ticket_id == normalized))
-
-
-PHONE_TAIL_LENGTH = 4
-
-
-def complaint_for_status(session: Session, ticket_id: str, phone_tail: str) -> Complaint | None:
-    """The complaint with this ticket when ``phone_tail`` is the last four digits of
-    its contact phone; None otherwise.
-
-    Ticket numbers are a date and a sequence, so anyone can guess one: the status
-    is told only to whoever also knows the contact phone's last digits. An unknown
-    ticket, a wrong tail and a complaint filed without a phone all give None, so
-    the caller cannot tell them apart.
-    """
-    complaint = find_complaint(session, ticket_id)
-    said = phone_tail if isinstance(phone_tail, str) else ""
-    stored = (complaint.contact_phone or "") if complaint is not None else ""
-    expected = stored[-PHONE_TAIL_LENGTH:] if len(stored) >= PHONE_TAIL_LENGTH else ""
-    matches = hmac.compare_digest(said.encode(), expected.encode())
-    if complaint is None or not expected or len(said) != PHONE_TAIL_LENGTH or not matches:
-        return None
-    return complaint
 
 
 # ----------------------------------------------------------- desk listing

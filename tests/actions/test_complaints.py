@@ -486,6 +486,21 @@ def test_three_wrong_answers_stop_the_lookup_even_with_the_right_tail(records):
     assert events == [SlotSet("requested_slot", None)] and said == []
 
 
+def test_a_ticket_guessed_at_from_many_conversations_is_told_only_by_a_person(records):
+    from bot.records.complaint_status import MAX_FAILED_CHECKS_PER_TICKET
+
+    ticket = filed_ticket()
+    for guess in range(MAX_FAILED_CHECKS_PER_TICKET):  # three at most per conversation
+        messages, _ = status(ticket, f"{guess:04d}", failures=guess % 3, sender=f"guess-{guess // 3}")
+        assert [m["response"] for m in messages] in (["utter_complaint_status_unverified"],
+                                                      ["utter_complaint_status_locked"])
+    messages, events = status(ticket, "5678", sender=f"conv-{uuid.uuid4().hex}")
+    assert [m["response"] for m in messages] == ["utter_complaint_status_held"]
+    assert events == STATUS_CLEARED
+    # A guesser still hears the plain refusal.
+    assert status(ticket, "1111")[0] == status("TS9901019999", "1111")[0]
+
+
 def test_the_right_tail_after_a_wrong_one_tells_the_status(records):
     ticket = filed_ticket()
     assert status(ticket, "0001")[0][0]["response"] == "utter_complaint_status_unverified"

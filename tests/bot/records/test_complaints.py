@@ -337,18 +337,3 @@ def test_the_transcript_is_masked_when_filed(db_session: Session) -> None:
     # The contact itself is kept whole, for the desk's logged reveal.
     assert complaint.contact_phone == "13812345678"
 
-
-# --------------------------------------------------------------- status
-
-
-def test_status_only_with_the_contact_phones_last_four_digits(db_session: Session) -> None:
-    complaint, _ = create_complaint(db_session, **_complaint_kwargs())
-    no_phone, _ = create_complaint(db_session, **_complaint_kwargs(
-        idempotency_key="k-no-phone", contact_phone=None))
-    assert complaints.complaint_for_status(db_session, "TS2611270001", "5678") is complaint
-    assert complaints.complaint_for_status(db_session, "2611270001", "5678") is complaint
-    for ticket, tail in (("TS2611270001", "5679"), ("TS2611270001", "678"),
-                         ("TS2611270001", "45678"), ("TS2611270001", ""),
-                         ("TS2611270009", "5678"), ("garbage", "5678"),
-                         (no_phone.ticket_id, "0000"), (no_phone.ticket_id, "")):
-        assert complaints.complaint_for_status(db_session, ticket, tail) is None, (ticket, tail)

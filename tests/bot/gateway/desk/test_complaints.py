@@ -223,6 +223,18 @@ def test_the_plain_page_shows_no_personal_data_in_the_conversation(
         assert secret not in revealed, secret
 
 
+def test_wrong_digits_in_a_status_look_up_are_in_the_case_log_without_the_digits(
+        as_agent, ticket: str, db_url: str) -> None:
+    from bot.records.complaint_status import check_status
+
+    with session_scope(db_url) as session:
+        assert not check_status(session, ticket, "2468").granted
+    page = _page(as_agent, f"/desk/complaints/{ticket}")
+    assert "自助查询进度：联系电话后四位核对未通过" in page and "智能助手" in page
+    assert "2468" not in page
+    assert _events(db_url, ticket)[-1] == ("assistant", "status_check_failed", None)
+
+
 def test_complaint_without_phone_says_so(as_agent, db_url: str) -> None:
     ticket = file_complaint(db_url, key="nophone", phone=None)
     assert "未留联系电话" in _page(as_agent, f"/desk/complaints/{ticket}")
