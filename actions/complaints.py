@@ -11,10 +11,17 @@ stores the complaint only if it was confirmed, exactly once: the idempotency key
 is made of the conversation and the complaint's content, so a retried submission
 returns the ticket already issued. A form that ended without a confirmation
 (the caller left) stores nothing and says so.
+
+The status of a complaint (``complaint_status_form``) is told only to whoever
+gives the ticket number and the last four digits of the contact phone filed
+with it (on the phone keyed in); a wrong pair is answered like an unknown
+ticket, after three wrong pairs the conversation can look up no more, and a
+ticket guessed at too often is told only by a person.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Dict, List, Optional, Text
 
@@ -35,8 +42,10 @@ from actions.common import (
 from bot.flows import complaint_categories, match_complaint_category
 from bot.flows.answers import read_answer
 from bot.nlu.normalize import normalize_text
-from bot.records import complaints
-from bot.records.identifiers import normalize_ticket_id
+from bot.records import complaint_status, complaints
+from bot.records.identifiers import normalize_phone, normalize_ticket_id
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION_MIN = 6
 DESCRIPTION_MAX = 2000
@@ -199,9 +208,44 @@ class ActionSubmitComplaint(RecordsAction):
         return cleared + [SlotSet("complaint_ticket", complaint.ticket_id)]
 
 
+# Complaint status: ticket numbers are a date and a sequence (guessable), so the
+# status is told only after the last four digits of the contact phone given with
+# the complaint. A wrong answer is counted in the conversation; at the limit the
+# look-up stops for the rest of it.
+PHONE_TAIL = "ticket_phone_tail"
+CHECK_FAILURES = "ticket_check_failures"
+MAX_TICKET_CHECKS = 3
+PHONE_TAIL_DIGITS = re.compile(r"^[0-9]{4}$")
+DIGIT_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def failed_checks(tracker) -> int:
+    """Wrong ticket/phone-tail pairs given so far in this conversation."""
+    try:
+        return int(tracker.get_slot(CHECK_FAILURES) or 0)
+    except (TypeError, ValueError):
+        return MAX_TICKET_CHECKS
+
+
+def read_phone_tail(said: str) -> Optional[str]:
+    """Four digits (typed, keyed or spoken: "五六七八"), or the last four of a
+    whole phone number; None for anything else."""
+    text = normalize_text(str(said or ""))
+    phone = normalize_phone(text)
+    if phone is not None:
+        return phone[-4:]
+    digits = DIGIT_SEPARATORS.sub("", text)
+    return digits if PHONE_TAIL_DIGITS.fullmatch(digits) else None
+
+
 class ValidateComplaintStatusForm(AskAgainFormValidation):
     def name(self) -> Text:
         return "validate_complaint_status_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+        # After too many wrong answers nothing is asked: the form ends at once
+        # and action_complaint_status says why.
+        return [] if failed_checks(tracker) >= MAX_TICKET_CHECKS else domain_slots
 
     def validate_ticket_id(self, value, dispatcher, tracker, domain):
         ticket = normalize_ticket_id(normalize_text(str(value or "")))
@@ -210,36 +254,63 @@ class ValidateComplaintStatusForm(AskAgainFormValidation):
             return {"ticket_id": None}
         return {"ticket_id": ticket}
 
+    def validate_ticket_phone_tail(self, value, dispatcher, tracker, domain):
+        tail = read_phone_tail(value)
+        if tail is None:
+            dispatcher.utter_message(response="utter_invalid_phone_tail")
+        return {PHONE_TAIL: tail}
+
 
 class ActionComplaintStatus(RecordsAction):
-    """Tells the status of a ticket: status, dates, never the reply or the contact."""
+    """Tells the status of a ticket (status and dates, never the reply or the
+    contact), once the caller gave the contact phone's last four digits.
+
+    An unknown ticket and a wrong tail get the same answer; after
+    :data:`MAX_TICKET_CHECKS` wrong answers the conversation can look up no
+    more statuses, and a ticket guessed at too often from any conversations is
+    told only by a person (:mod:`bot.records.complaint_status`).
+    """
 
     def name(self) -> Text:
         return "action_complaint_status"
 
     def run_with_session(self, dispatcher, tracker, domain, session):
-        said = tracker.get_slot("ticket_id")
-        if said is None:
-            # The caller left the form before giving a ticket number.
+        cleared = [SlotSet("ticket_id", None), SlotSet(PHONE_TAIL, None)]
+        failures = failed_checks(tracker)
+        if failures >= MAX_TICKET_CHECKS:
+            dispatcher.utter_message(response="utter_complaint_status_locked")
+            return cleared
+        said, tail = tracker.get_slot("ticket_id"), tracker.get_slot(PHONE_TAIL)
+        if said is None or tail is None:
+            # The caller left the form before giving the ticket number or the digits.
             dispatcher.utter_message(response="utter_complaint_status_cancelled")
-            return []
+            return cleared
         ticket = normalize_ticket_id(normalize_text(said))
         if ticket is None:
             dispatcher.utter_message(response="utter_invalid_ticket_id")
-            return [SlotSet("ticket_id", None)]
-        complaint = complaints.find_complaint(session, ticket)
+            return cleared
+        check = complaint_status.check_status(session, ticket, tail)
+        if check.held:
+            # The right digits, but this ticket was guessed at too often: a person tells.
+            dispatcher.utter_message(response="utter_complaint_status_held")
+            return cleared
+        complaint = check.complaint
         if complaint is None:
-            dispatcher.utter_message(response="utter_complaint_not_found", ticket_id=ticket)
-            return [SlotSet("ticket_id", None)]
+            failures += 1
+            logger.info("complaint status refused in conversation …%s (%d of %d)",
+                        tracker.sender_id[-6:], failures, MAX_TICKET_CHECKS)
+            locked = failures >= MAX_TICKET_CHECKS
+            dispatcher.utter_message(
+                response="utter_complaint_status_locked" if locked else "utter_complaint_status_unverified")
+            return cleared + [SlotSet(CHECK_FAILURES, float(failures))]
         status = getattr(complaint.status, "value", complaint.status)
         dispatcher.utter_message(
             response=f"utter_complaint_status_{status}",
             ticket_id=complaint.ticket_id,
             created_on=format_date(complaint.created_at),
             due_date=format_date(complaint.due_date),
-            phone_tail=phone_tail(complaint.contact_phone),
         )
         if status != "closed" and complaint.due_date < today_local():
             dispatcher.utter_message(response="utter_complaint_status_overdue")
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet("ticket_id", None)]
+        return cleared

@@ -145,10 +145,15 @@ class ResponseRules:
     end_call: frozenset[str]
     free_input_prefixes: tuple[str, ...]
     free_input: frozenset[str]
+    keypad_input: frozenset[str] = frozenset()
+
+    def is_keypad_input(self, response: str | None) -> bool:
+        """After this response the caller answers on the keypad only (digits + #)."""
+        return bool(response) and response in self.keypad_input
 
     def is_free_input(self, response: str | None) -> bool:
         """After this response the caller answers freely (speech or digits + #)."""
-        if not response:
+        if not response or self.is_keypad_input(response):
             return False
         return response in self.free_input or response.startswith(self.free_input_prefixes)
 
@@ -324,7 +329,7 @@ def _load_voice(flows_dir: Path) -> VoiceFlow:
     responses_raw = section(raw, "responses", where)
     here = f"{where}: voice.responses"
     names: dict[str, list[str]] = {}
-    for field in ("end_call", "free_input_prefixes", "free_input"):
+    for field in ("end_call", "free_input_prefixes", "free_input", "keypad_input"):
         value = responses_raw.get(field) or []
         if not isinstance(value, list) or not all(
             isinstance(v, str) and re.fullmatch(r"[a-z][a-z0-9_/]*", v) for v in value
@@ -337,6 +342,7 @@ def _load_voice(flows_dir: Path) -> VoiceFlow:
         end_call=frozenset(names["end_call"]),
         free_input_prefixes=tuple(names["free_input_prefixes"]),
         free_input=frozenset(names["free_input"]),
+        keypad_input=frozenset(names["keypad_input"]),
     )
 
     sms_raw = section(raw, "sms", where)

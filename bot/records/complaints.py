@@ -2,9 +2,9 @@
 
 The complaint action files a complaint with :func:`create_complaint` (exactly
 once per idempotency key, with a ticket number ``TS`` + yymmdd + sequence and
-a reply deadline in working days) and reads it back with
-:func:`find_complaint`; the phone line reads it for the SMS; the desk lists
-(:func:`list_complaints`), opens (:func:`get_complaint`) and exports
+a reply deadline in working days); its status is told only with the contact
+phone's last four digits (:mod:`bot.records.complaint_status`); the phone line
+reads it for the SMS; the desk lists (:func:`list_complaints`), opens (:func:`get_complaint`) and exports
 (:func:`complaints_for_export`) them. What staff do to a complaint (take,
 assign, start, close, reopen, notes) is :mod:`bot.records.complaint_lifecycle`.
 
@@ -30,6 +30,7 @@ from bot.records.base import Channel
 from bot.records.clock import local_day_bounds, shanghai_date, utc_now
 from bot.records.errors import DeskNotFoundError, RecordsValidationError, TicketAllocationError
 from bot.records.identifiers import normalize_ticket_id
+from bot.records.redaction import redact_text
 from bot.records.service_models import (
     Complaint,
     ComplaintCategory,
@@ -103,7 +104,8 @@ def _transcript(turns: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str
                 ) from exc
         else:
             raise RecordsValidationError(f"transcript[{index}].at must be a datetime or string")
-        cleaned.append({"role": role or "", "text": text, "at": at_text})
+        # Kept for staff: masked now, so no page or export can show what was masked.
+        cleaned.append({"role": role or "", "text": redact_text(text), "at": at_text})
     return cleaned
 
 

@@ -34,6 +34,7 @@ from bot.records.errors import (
 )
 from bot.records.identifiers import mask_account
 from bot.records.knowledge import mark_handover
+from bot.records.redaction import redact_values
 from bot.records.service_models import CallbackRequest, CallbackStatus, Handover, HandoverStatus
 from bot.records.staff_models import DeskAuditEvent, StaffRole, StaffUser
 from bot.records.validation import (
@@ -90,14 +91,17 @@ def record_handover(
     marked as followed by a hand-over (:func:`bot.records.knowledge.mark_handover`).
 
     ``reason`` is a code (``user_request``, ``no_match_twice``, ``backend_error``…).
-    An unmasked account number given as ``masked_account`` is masked here.
+    An unmasked account number given as ``masked_account`` is masked here, and so
+    are numbers and amounts in the texts of ``context``
+    (:func:`bot.records.redaction.redact_text`).
     """
     conversation = checked_text(conversation_id, "conversation_id", MAX_CONVERSATION_ID_LENGTH,
                                 required=True)
     masked = checked_text(masked_account, "masked_account", 24)
     if masked is not None and "*" not in masked:
         masked = mask_account(masked)
-    context_data = dict(context or {})
+    # The caller's words are kept for staff with numbers and amounts masked.
+    context_data = redact_values(context or {})
     _json_size(context_data, "context", MAX_CONTEXT_JSON_LENGTH)
     handover = Handover(
         conversation_id=conversation,

@@ -16,6 +16,7 @@ from actions.complaints import (
     ValidateComplaintStatusForm,
 )
 from bot.flows.answers import form_answers
+from bot.records import complaints
 from bot.records.db import session_scope
 from bot.records.service_models import Complaint
 from tests.actions.conftest import (
@@ -332,6 +333,28 @@ def test_confirmed_complaint_is_stored_once_with_ticket_and_deadline(records):
 CLEARED = [SlotSet(slot, None) for slot in (*COMPLETE, "complaint_confirmation")]
 
 
+def test_the_conversation_filed_with_a_complaint_is_masked(records):
+    """An account answer and the contact phone earlier in the conversation are
+    kept masked in the complaint's transcript; the contact itself stays whole."""
+    conversation = f"conv-{uuid.uuid4().hex}"
+    events = [
+        user_event("我的账号102030405060", "inform"),
+        {"event": "bot", "timestamp": 1.0,
+         "text": "您的公积金账户1020****5060状态正常。账户余额12,345.60元；月缴存额1,200.00元"},
+        user_event("13812345678", "inform"),
+        {"event": "bot", "timestamp": 2.0, "text": "联系电话：13812345678。请问是否正确？"},
+    ]
+    tracker = make_tracker(conversation, slots=dict(CONFIRMED), text="确认", intent="affirm", events=events)
+    ActionSubmitComplaint().run(CollectingDispatcher(), tracker, DOMAIN)
+    with session_scope(records) as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.conversation_id == conversation))
+        kept = " ".join(turn["text"] for turn in complaint.transcript)
+        assert complaint.contact_phone == "13812345678"
+    for secret in ("102030405060", "12,345.60", "1,200.00", "13812345678"):
+        assert secret not in kept
+    assert "138****5678" in kept and "账户余额***元" in kept
+
+
 @pytest.mark.parametrize(
     "slots",
     [{**CONFIRMED, "complaint_phone": None},  # incomplete
@@ -377,13 +400,113 @@ def test_ticket_format(said, expected):
     assert responses(dispatcher) == ([] if expected else ["utter_invalid_ticket_id"])
 
 
-def test_status_of_a_filed_complaint_never_reveals_the_contact(records):
+def status(ticket: str | None, tail: str | None, failures: float = 0, sender: str = "conv-1"):
+    """Run the status action with the form's answers: (responses with their values, events)."""
+    dispatcher = CollectingDispatcher()
+    slots = {"ticket_id": ticket, "ticket_phone_tail": tail, "ticket_check_failures": failures}
+    events = ActionComplaintStatus().run(dispatcher, make_tracker(sender, slots=slots), DOMAIN)
+    return dispatcher.messages, events
+
+
+STATUS_CLEARED = [SlotSet("ticket_id", None), SlotSet("ticket_phone_tail", None)]
+
+
+def filed_ticket() -> str:
     dispatcher, _ = submit(f"conv-{uuid.uuid4().hex}")
-    ticket = dispatcher.messages[0]["ticket_id"]
-    status = CollectingDispatcher()
-    ActionComplaintStatus().run(status, make_tracker(slots={"ticket_id": ticket}), DOMAIN)
-    assert responses(status) == ["utter_complaint_status_accepted", "utter_anything_else"]
-    assert "13812345678" not in str(status.messages)
+    return dispatcher.messages[0]["ticket_id"]
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [("5678", "5678"), ("五六七八", "5678"), ("56 78", "5678"), ("５６７８", "5678"),
+     ("138 1234 5678", "5678"), ("567", None), ("12345", None), ("不知道", None), ("", None)],
+)
+def test_phone_tail_format(said, expected):
+    dispatcher = CollectingDispatcher()
+    result = ValidateComplaintStatusForm().validate_ticket_phone_tail(said, dispatcher, make_tracker(), DOMAIN)
+    assert result == {"ticket_phone_tail": expected}
+    assert responses(dispatcher) == ([] if expected else ["utter_invalid_phone_tail"])
+
+
+def test_after_the_ticket_the_form_asks_for_the_phone_tail():
+    tracker = answer_tracker("complaint_status_form", "ticket_id", "TS2611270003", "inform")
+    events, said = run_validation(ValidateComplaintStatusForm(), tracker)
+    assert events == [SlotSet("ticket_id", "TS2611270003")]  # Rasa asks the next slot: the tail
+    assert said == []
+    assert FORMS_DOMAIN["forms"]["complaint_status_form"]["required_slots"] == ["ticket_id", "ticket_phone_tail"]
+
+
+def test_status_of_a_filed_complaint_with_the_right_tail_never_reveals_the_contact(records):
+    messages, events = status(filed_ticket(), "5678")
+    assert [m["response"] for m in messages] == ["utter_complaint_status_accepted", "utter_anything_else"]
+    assert "5678" not in str(messages) and "phone_tail" not in str(messages)
+    assert events == STATUS_CLEARED
+
+
+def test_status_responses_never_name_the_phone_digits():
+    import yaml
+
+    said = yaml.safe_load(open("domain/responses.yml", encoding="utf-8"))["responses"]
+    names = [name for name in said if name.startswith("utter_complaint_status")]
+    assert "utter_complaint_status_unverified" in names and "utter_complaint_status_locked" in names
+    for name in names:
+        assert "{phone_tail}" not in str(said[name]) and "尾号" not in str(said[name]), name
+
+
+def test_a_wrong_tail_and_an_unknown_ticket_get_the_same_answer(records):
+    wrong_tail = status(filed_ticket(), "1234")
+    unknown_ticket = status("TS9901019999", "5678")
+    assert wrong_tail == unknown_ticket
+    messages, events = wrong_tail
+    assert [m["response"] for m in messages] == ["utter_complaint_status_unverified"]
+    assert events == STATUS_CLEARED + [SlotSet("ticket_check_failures", 1.0)]
+
+
+def test_a_complaint_filed_without_a_phone_is_not_told(records):
+    with session_scope(records) as session:
+        complaint, _ = complaints.create_complaint(
+            session, idempotency_key=uuid.uuid4().hex, category="attitude", channel="other",
+            description="窗口工作人员态度生硬", contact_phone=None)
+        ticket = complaint.ticket_id
+    assert status(ticket, "0000") == status("TS9901019999", "0000")
+
+
+def test_three_wrong_answers_stop_the_lookup_even_with_the_right_tail(records):
+    ticket = filed_ticket()
+    assert status(ticket, "0001", failures=1)[1][-1] == SlotSet("ticket_check_failures", 2.0)
+    messages, events = status(ticket, "0002", failures=2)
+    assert [m["response"] for m in messages] == ["utter_complaint_status_locked"]
+    assert events == STATUS_CLEARED + [SlotSet("ticket_check_failures", 3.0)]
+    # From now on even the right digits tell nothing, and nothing is asked.
+    messages, events = status(ticket, "5678", failures=3)
+    assert [m["response"] for m in messages] == ["utter_complaint_status_locked"]
+    assert events == STATUS_CLEARED
+    tracker = make_tracker(slots={"ticket_check_failures": 3.0}, text="查投诉进度", intent="complaint_status")
+    events, said = run_validation(ValidateComplaintStatusForm(), tracker)
+    assert events == [SlotSet("requested_slot", None)] and said == []
+
+
+def test_a_ticket_guessed_at_from_many_conversations_is_told_only_by_a_person(records):
+    from bot.records.complaint_status import MAX_FAILED_CHECKS_PER_TICKET
+
+    ticket = filed_ticket()
+    for guess in range(MAX_FAILED_CHECKS_PER_TICKET):  # three at most per conversation
+        messages, _ = status(ticket, f"{guess:04d}", failures=guess % 3, sender=f"guess-{guess // 3}")
+        assert [m["response"] for m in messages] in (["utter_complaint_status_unverified"],
+                                                      ["utter_complaint_status_locked"])
+    messages, events = status(ticket, "5678", sender=f"conv-{uuid.uuid4().hex}")
+    assert [m["response"] for m in messages] == ["utter_complaint_status_held"]
+    assert events == STATUS_CLEARED
+    # A guesser still hears the plain refusal.
+    assert status(ticket, "1111")[0] == status("TS9901019999", "1111")[0]
+
+
+def test_the_right_tail_after_a_wrong_one_tells_the_status(records):
+    ticket = filed_ticket()
+    assert status(ticket, "0001")[0][0]["response"] == "utter_complaint_status_unverified"
+    messages, _ = status(ticket, "5678", failures=1)
+    assert messages[0]["response"] == "utter_complaint_status_accepted"
+    assert messages[0]["ticket_id"] == ticket
 
 
 def answer_ticket(text: str, intent: str, *, earlier_answers: int = 0):
@@ -402,16 +525,19 @@ def test_ticket_number_forgotten_is_asked_again_then_a_person_is_offered():
 
 def test_status_form_left_by_the_caller():
     assert answer_ticket("那算了", "deny") == (
-        [SlotSet("ticket_id", None), SlotSet("requested_slot", None)], []
+        [SlotSet("ticket_id", None), SlotSet("ticket_phone_tail", None), SlotSet("requested_slot", None)], []
     )
-    status = CollectingDispatcher()
-    events = ActionComplaintStatus().run(status, make_tracker(slots={"ticket_id": None}), DOMAIN)
-    assert responses(status) == ["utter_complaint_status_cancelled"]
-    assert events == []
+    messages, events = status(None, None)
+    assert [m["response"] for m in messages] == ["utter_complaint_status_cancelled"]
+    assert events == STATUS_CLEARED
 
 
-def test_status_of_an_unknown_ticket(records):
-    status = CollectingDispatcher()
-    events = ActionComplaintStatus().run(status, make_tracker(slots={"ticket_id": "TS9901019999"}), DOMAIN)
-    assert responses(status) == ["utter_complaint_not_found"]
-    assert events == [SlotSet("ticket_id", None)]
+def test_status_form_left_at_the_phone_tail():
+    tracker = answer_tracker("complaint_status_form", "ticket_phone_tail", "不查了", "deny",
+                             slots={"ticket_id": "TS2611270003"})
+    events, said = run_validation(ValidateComplaintStatusForm(), tracker)
+    assert events == [SlotSet("ticket_id", None), SlotSet("ticket_phone_tail", None),
+                      SlotSet("requested_slot", None)]
+    messages, events = status("TS2611270003", None)
+    assert [m["response"] for m in messages] == ["utter_complaint_status_cancelled"]
+    assert events == STATUS_CLEARED

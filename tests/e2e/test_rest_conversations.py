@@ -9,6 +9,7 @@ import requests
 from sqlalchemy import func, select
 
 from bot.chat import RestConversation, secure_step
+from bot.records.complaints import create_complaint
 from bot.records.db import dispose_engines, session_scope
 from bot.records.service_models import Complaint, OnsiteRequest
 from bot.records.seed import DEMO_IDENTITIES
@@ -105,8 +106,41 @@ def test_complaint_with_readback_ticket_and_deadline_stored_once(chat, stack):
             select(func.count()).select_from(Complaint).where(Complaint.conversation_id == chat.sender_id)
         )
     assert count == 1
-    status = texts(chat.say(f"查一下投诉单{ticket}"))
+    asked = texts(chat.say(f"查一下投诉单{ticket}"))
+    assert "后四位" in asked and "已受理" not in asked
+    status = texts(chat.say("5678"))
     assert ticket in status and "已受理" in status
+    assert "5678" not in status and "尾号" not in status
+    # The conversation kept with the complaint holds the contact only masked.
+    with session_scope(stack.database_url) as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.conversation_id == chat.sender_id))
+        kept = " ".join(turn["text"] for turn in complaint.transcript)
+    assert "138****5678" in kept and "13812345678" not in kept
+
+
+def test_a_guessed_ticket_tells_nothing_and_three_wrong_digits_stop(chat, stack):
+    with session_scope(stack.database_url) as session:
+        complaint, _ = create_complaint(
+            session, idempotency_key=f"e2e-{chat.sender_id}", category="attitude", channel="webchat",
+            description="窗口工作人员态度生硬，不解释提取材料", contact_phone="13800004321")
+        ticket = complaint.ticket_id
+    other = RestConversation(stack.rasa_url)  # someone else, guessing
+
+    def status_with(conversation, said_ticket, tail):
+        assert "后四位" in texts(conversation.say(f"查一下投诉单{said_ticket}"))
+        return conversation.say(tail)
+
+    wrong = status_with(other, ticket, "1234")
+    unknown = status_with(other, "TS9901019999", "4321")
+    assert [m.get("text") for m in wrong] == [m.get("text") for m in unknown]
+    assert "核对不一致" in texts(wrong) and ticket not in texts(wrong)
+    locked = texts(status_with(other, ticket, "0000"))
+    assert "不能再查询" in locked and "86279298" in locked
+    # Even the right digits tell nothing now, and nothing more is asked.
+    after = texts(other.say(f"查一下投诉单{ticket}"))
+    assert "不能再查询" in after and "受理" not in after and "后四位" not in after
+    # The person who filed it, in their own conversation, is told.
+    assert "已受理" in texts(status_with(chat, ticket, "4321"))
 
 
 def complaints_of(stack, conversation: str) -> int:

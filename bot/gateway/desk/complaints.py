@@ -1,4 +1,9 @@
-"""Complaint list and detail: take, assign, move through the lifecycle, reply, reopen."""
+"""Complaint list and detail: take, assign, move through the lifecycle, reply, reopen.
+
+The detail page shows the contact phone masked; the full number only in the
+answer to the reveal button, after the look is written to the audit log. The
+saved conversation is shown masked (``desk_redact``).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,6 +35,7 @@ from bot.records.complaints import (
     owners_in_use,
 )
 from bot.records.identifiers import normalize_ticket_id
+from bot.records.redaction import redact_text
 from bot.records.service_models import Complaint, ComplaintCategory, ComplaintStatus
 from bot.records.staff import list_staff, normalize_username, staff_names
 
@@ -39,6 +45,15 @@ MAX_PAGE = 10_000
 # Form text is cut far above every limit only to bound memory; the limits
 # themselves are checked (and reported) by the records layer.
 MAX_FORM_TEXT = 20_000
+
+
+@bp.app_template_filter("desk_redact")
+def _desk_redact(value: str | None) -> str:
+    """Kept conversation text as staff may read it: numbers and amounts masked.
+
+    Transcripts are masked when captured; this masks again on the page, for
+    records captured before that (masking twice changes nothing)."""
+    return redact_text(value)
 
 
 def _parse_filters(args: Any) -> tuple[ComplaintFilters, dict[str, str], bool]:

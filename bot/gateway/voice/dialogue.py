@@ -52,6 +52,7 @@ from bot.gateway.voice.twiml import (
     MODE_ENDED,
     MODE_FREE,
     MODE_IDLE,
+    MODE_KEYPAD_ANSWER,
     MODE_MENU,
     MODE_POLICY_MATERIALS,
     MODE_POLICY_NUMBER,
@@ -120,6 +121,7 @@ class CallDialogue:
             MODE_IDLE: self._idle_key,
             MODE_BUTTONS: self._button_key,
             MODE_FREE: self._answer_key,
+            MODE_KEYPAD_ANSWER: self._answer_key,
             MODE_CALLBACK_NUMBER: self._callback_number_key,
             MODE_POLICY_OFFER: self.policy.offer_key,
             MODE_POLICY_MATERIALS: self.policy.materials_key,
@@ -316,6 +318,8 @@ class CallDialogue:
             return self.prompter.listen(state, reply.parts + choices, MODE_BUTTONS,
                                         reply.last_parts + choices)
         state.buttons = []
+        if reply.keypad_input:
+            return self.prompter.listen(state, reply.parts, MODE_KEYPAD_ANSWER, reply.last_parts)
         if reply.free_input:
             return self.prompter.listen(state, reply.parts, MODE_FREE, reply.last_parts)
         if reply.policy is not None:

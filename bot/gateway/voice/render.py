@@ -20,7 +20,8 @@ and the turn its answer belongs to.
   (:mod:`.policy`); Rasa's collecting channel delivers it as a message of its
   own right after the text;
 - ``response`` listed in ``voice.responses.end_call``: the end of the call;
-  the last response listed as a free-input one: the caller answers freely.
+  the last response listed as a free-input one: the caller answers freely;
+  listed as a keypad-input one: the caller answers on the keypad only.
 """
 from __future__ import annotations
 
@@ -112,6 +113,7 @@ class Reply:
     handover_text: str = ""       # ... and says this before the transfer
     end: bool = False             # the call ends after the parts
     free_input: bool = False      # the caller answers freely (speech, or digits and #)
+    keypad_input: bool = False    # the caller answers on the keypad only (digits and #)
     policy: PolicyAnswer | None = None  # a policy answer was said: offer its SMS and materials
 
 
@@ -148,6 +150,7 @@ def read_reply(messages: list[dict[str, Any]], speaker: Speaker,
         if response in rules.end_call:
             reply.end = True
         last_response = response or last_response
+    reply.keypad_input = rules.is_keypad_input(last_response)
     reply.free_input = rules.is_free_input(last_response)
     return reply
 

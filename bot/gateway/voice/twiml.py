@@ -11,7 +11,8 @@ Every answer of the voice webhooks is one of four shapes:
 
 How the gateway listens depends on the *mode* of the prompt (see
 :data:`MODES`): single keys at menus, digits ending with ``#`` when the caller
-answers a question, keypad only during the secure step.
+answers a question, keypad only during the secure step and for answers that
+must not be said aloud.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ MODE_MENU = "menu"                    # a keypad menu of flows/menu.yml
 MODE_IDLE = "idle"                    # after an answer: speech, or main-menu keys
 MODE_BUTTONS = "buttons"              # the assistant offered choices: keys 1..n
 MODE_FREE = "free"                    # the assistant asked a question: speech or digits + #
+MODE_KEYPAD_ANSWER = "keypad_answer"  # ... whose answer is keyed in only: digits + #
 MODE_SECURE_IDENTIFIER = "secure_identifier"
 MODE_SECURE_PASSWORD = "secure_password"
 MODE_CALLBACK_NUMBER = "callback_number"
@@ -37,7 +39,7 @@ MODE_TRANSFER = "transfer"
 MODE_ENDED = "ended"
 KEY_MODES = {MODE_MENU, MODE_IDLE, MODE_BUTTONS, MODE_POLICY_OFFER, MODE_POLICY_MATERIALS}
 KEYPAD_MODES = {MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD, MODE_CALLBACK_NUMBER,
-                MODE_POLICY_NUMBER}
+                MODE_POLICY_NUMBER, MODE_KEYPAD_ANSWER}
 SECURE_MODES = {MODE_SECURE_IDENTIFIER, MODE_SECURE_PASSWORD}
 POLICY_MODES = {MODE_POLICY_OFFER, MODE_POLICY_MATERIALS, MODE_POLICY_NUMBER}
 MODES = KEY_MODES | KEYPAD_MODES | {MODE_FREE, MODE_TRANSFER, MODE_ENDED}

@@ -25,6 +25,10 @@ def test_the_shipped_voice_flow_is_valid() -> None:
     assert flow.keys.repeat == "*" and flow.keys.person == "0"
     assert flow.responses.is_free_input("utter_ask_complaint_phone")
     assert not flow.responses.is_free_input("utter_greet")
+    # The contact phone's last digits are keyed in, never said aloud.
+    for name in ("utter_ask_ticket_phone_tail", "utter_invalid_phone_tail"):
+        assert flow.responses.is_keypad_input(name) and not flow.responses.is_free_input(name)
+    assert not flow.responses.is_keypad_input("utter_ask_complaint_phone")
     assert "utter_goodbye" in flow.responses.end_call
     policy = flow.policy_answer
     assert (policy.sms_key, policy.materials_key, policy.materials_per_prompt) == ("1", "2", 3)
@@ -85,6 +89,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("voice.readout.masked_number", "尾号"), "must contain ['{tail}']"),
         (_set("voice.responses.end_call", []), "'end_call' must name at least one response"),
         (_set("voice.responses.free_input", ["Not A Name"]), "list of response names"),
+        (_set("voice.responses.keypad_input", "utter_ask_ticket_phone_tail"), "list of response names"),
         (_set("voice.sms.complaint_ticket", "{ticket}"), "unknown placeholder ['ticket']"),
         (_set("voice", "not a mapping"), "needs a 'voice' mapping"),
         (_set("voice.policy_answer", KeyError), "'voice.policy_answer' must be a mapping"),

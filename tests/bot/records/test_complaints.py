@@ -307,3 +307,33 @@ def test_complaint_queue_order(db_session: Session, quick_hasher) -> None:
     assert total == 3
     assert [row.ticket_id for row in rows] == [
         tickets[2].ticket_id, tickets[1].ticket_id, tickets[0].ticket_id]
+
+
+# ------------------------------------------------------- masked transcripts
+
+
+def test_the_transcript_is_masked_when_filed(db_session: Session) -> None:
+    from bot.records.identifiers import has_unmasked_number
+    from bot.records.seed import DEMO_BY_KEY
+
+    demo = DEMO_BY_KEY["normal_loan"]
+    said = [
+        f"我的身份证是{demo.id_number}，账号{demo.account_number}",
+        f"联名卡{demo.card_number}，电话幺三八 幺二三四 五六七八",
+        "您的公积金账户1020****5060状态正常。账户余额12,345.60元；月缴存额1,200.00元",
+        "联系电话：13812345678。请问是否正确？",
+    ]
+    turns = [{"role": "user" if i % 2 == 0 else "bot", "text": text, "at": "2026-11-27T10:00:00+08:00"}
+             for i, text in enumerate(said)]
+    complaint, _ = create_complaint(db_session, **_complaint_kwargs(transcript=turns))
+    db_session.commit()
+    db_session.expire_all()
+    stored = " ".join(turn["text"] for turn in db_session.get(Complaint, complaint.id).transcript)
+    for secret in (demo.id_number, demo.account_number, demo.card_number, "13812345678",
+                   "12,345.60", "1,200.00"):
+        assert secret not in stored
+    assert not has_unmasked_number(stored)
+    assert "138****5678" in stored and "账户余额***元" in stored
+    # The contact itself is kept whole, for the desk's logged reveal.
+    assert complaint.contact_phone == "13812345678"
+

@@ -32,6 +32,20 @@ def test_record_handover(db_session: Session) -> None:
     assert db_session.scalar(select(func.count(Handover.id))) == 1
 
 
+def test_the_callers_last_words_are_kept_masked(db_session: Session) -> None:
+    handover = record_handover(
+        db_session, conversation_id="c2", channel="webchat", reason="requested",
+        context={"last_user_text": "我电话13812345678，账号102030405060，余额才3000元",
+                 "active_form": "complaint_form"},
+        now=NOW,
+    )
+    db_session.commit()
+    db_session.expire_all()
+    stored = db_session.get(Handover, handover.id).context
+    assert stored == {"last_user_text": "我电话138****5678，账号1020****5060，余额才***元",
+                      "active_form": "complaint_form"}
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -86,6 +86,9 @@ def _complaint(session: Session, key: str, status: ComplaintStatus, changed: dat
                     {"role": "bot", "text": "请问在哪里办理的？", "at": changed}],
         now=changed,
     )
+    # Filed before transcripts were masked on capture: the job must mask what is left.
+    complaint.transcript = [{"role": "user", "text": f"身份证{ID_NUMBER}", "at": changed.isoformat()},
+                            {"role": "bot", "text": "请问在哪里办理的？", "at": changed.isoformat()}]
     complaint.status = status
     complaint.reply = f"已回电{PHONE}说明情况" if status is ComplaintStatus.closed else None
     complaint.updated_at = changed

@@ -207,7 +207,8 @@ def as_supervisor(client: FlaskClient, supervisor: Person) -> FlaskClient:
 
 def file_complaint(db_url: str, *, key: str = "k-1", category: str = "attitude",
                    channel: str = "webchat", description: str = "窗口人员态度恶劣，问了三遍都不耐烦",
-                   phone: str | None = "13812345678", now: datetime | None = None) -> str:
+                   phone: str | None = "13812345678", now: datetime | None = None,
+                   transcript: list[dict[str, str]] | None = None) -> str:
     """File a complaint exactly as the assistant does; returns its ticket id."""
     with session_scope(db_url) as session:
         complaint, _ = create_complaint(
@@ -220,7 +221,7 @@ def file_complaint(db_url: str, *, key: str = "k-1", category: str = "attitude",
             staff_number=None,
             contact_phone=phone,
             conversation_id=f"conv-{key}",
-            transcript=[
+            transcript=transcript if transcript is not None else [
                 {"role": "user", "text": "我要投诉", "at": "2026-11-20T09:00:00+08:00"},
                 {"role": "bot", "text": "请问投诉哪一类问题？", "at": "2026-11-20T09:00:01+08:00"},
                 {"role": "system", "text": "authenticated", "at": "2026-11-20T09:00:02+08:00"},

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from bot.records.clock import shanghai_date
 from bot.records.db import session_scope
+from bot.records.seed import DEMO_BY_KEY
 from tests.bot.gateway.desk.conftest import file_complaint, log_in, post
 from bot.records.service_models import Complaint, ComplaintEvent, ComplaintStatus
 
@@ -186,6 +187,52 @@ def test_revealing_the_contact_is_logged(as_agent, ticket: str, db_url: str) -> 
     # The full number is shown on that response only.
     assert "13812345678" not in _page(as_agent, f"/desk/complaints/{ticket}")
     assert "查看完整联系电话" in _page(as_agent, f"/desk/complaints/{ticket}")
+
+
+def _transcript_with_personal_data() -> list[dict[str, str]]:
+    demo = DEMO_BY_KEY["normal_loan"]
+    said = [
+        ("user", f"我身份证{demo.id_number}，账号{demo.account_number}，卡号{demo.card_number}"),
+        ("bot", "您的公积金账户1020****5060状态正常。账户余额12,345.60元；月缴存额1,200.00元"),
+        ("user", "我的电话13812345678"),
+        ("bot", "联系电话：13812345678。请问是否正确？"),
+    ]
+    return [{"role": role, "text": text, "at": "2026-11-20T09:00:00+08:00"} for role, text in said]
+
+
+PERSONAL = ("13812345678", DEMO_BY_KEY["normal_loan"].id_number, DEMO_BY_KEY["normal_loan"].account_number,
+            DEMO_BY_KEY["normal_loan"].card_number, "12,345.60", "1,200.00")
+
+
+@pytest.mark.parametrize("stored", ["captured", "stored_raw_before_masking"])
+def test_the_plain_page_shows_no_personal_data_in_the_conversation(
+        as_agent, ticket: str, db_url: str, stored: str) -> None:
+    if stored == "captured":  # filed as the assistant files it: masked on capture
+        ticket = file_complaint(db_url, key="pd", transcript=_transcript_with_personal_data())
+    else:  # a record written before transcripts were masked: masked on the page
+        _set(db_url, ticket, transcript=_transcript_with_personal_data())
+    page = _page(as_agent, f"/desk/complaints/{ticket}")
+    assert "138****5678" in page and "账户余额***元" in page
+    for secret in PERSONAL:
+        assert secret not in page, secret
+    # The full contact only through the logged reveal; the conversation stays masked.
+    revealed = post(as_agent, f"/desk/complaints/{ticket}/reveal").get_data(as_text=True)
+    assert revealed.count("13812345678") == 1
+    assert _events(db_url, ticket)[-1] == ("lihua", "contact_revealed", None)
+    for secret in PERSONAL[1:]:
+        assert secret not in revealed, secret
+
+
+def test_wrong_digits_in_a_status_look_up_are_in_the_case_log_without_the_digits(
+        as_agent, ticket: str, db_url: str) -> None:
+    from bot.records.complaint_status import check_status
+
+    with session_scope(db_url) as session:
+        assert not check_status(session, ticket, "2468").granted
+    page = _page(as_agent, f"/desk/complaints/{ticket}")
+    assert "自助查询进度：联系电话后四位核对未通过" in page and "智能助手" in page
+    assert "2468" not in page
+    assert _events(db_url, ticket)[-1] == ("assistant", "status_check_failed", None)
 
 
 def test_complaint_without_phone_says_so(as_agent, db_url: str) -> None:

@@ -51,6 +51,20 @@ def test_handover_queue_shows_the_context(as_agent, handover_id: int) -> None:
     assert "电话" in page and "待接听" in page
 
 
+@pytest.mark.parametrize("stored", ["recorded", "stored_raw_before_masking"])
+def test_the_queue_shows_the_last_words_masked(as_agent, db_url: str, stored: str) -> None:
+    said = "我电话13812345678，账号102030405060，余额才12,345.60元"
+    with session_scope(db_url) as session:
+        handover = record_handover(session, conversation_id="conv-h2", channel="webchat",
+                                   reason="requested", context={"last_user_text": said})
+        if stored != "recorded":  # written before the context was masked
+            handover.context = {"last_user_text": said}
+    page = as_agent.get("/desk/handovers").get_data(as_text=True)
+    assert "我电话138****5678，账号1020****5060，余额才***元" in page
+    for secret in ("13812345678", "102030405060", "12,345.60"):
+        assert secret not in page
+
+
 def test_take_then_done_records_who(as_agent, handover_id: int, db_url: str) -> None:
     assert post(as_agent, f"/desk/handovers/{handover_id}/take",
                 form_page="/desk/handovers").status_code == 303

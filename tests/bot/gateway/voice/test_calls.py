@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.gateway.voice.readout import amount_words, digits_words
 from bot.gateway.voice.simulator import PhoneSimulator
 from bot.records.account_models import FundAccount
+from bot.records.complaints import create_complaint
 from bot.records.db import session_scope
 from bot.records.seed import DEMO_BY_KEY
 from bot.records.service_models import Complaint, Handover
@@ -87,6 +88,27 @@ def test_balance_with_keypad_verification(gateway: LiveGateway, stack, caplog) -
         database = stack.workdir / f"records.db{suffix}"
         if database.exists():
             assert secret.encode() not in database.read_bytes()
+
+
+def test_complaint_status_with_the_phones_last_digits_keyed_in(gateway: LiveGateway) -> None:
+    with session_scope(gateway.settings.database_url) as session:
+        complaint, _ = create_complaint(
+            session, idempotency_key="voice-status-e2e", category="attitude", channel="voice",
+            description="窗口工作人员态度生硬，不解释提取材料", contact_phone="13800004321")
+        ticket = complaint.ticket_id
+    phone = call(gateway)
+    assert "投诉单号" in phone.say("我想查一下投诉处理进度").text
+    ask = phone.press(ticket[2:] + "#")
+    assert "请用电话按键输入登记投诉时所留联系电话的后四位" in ask.text
+    assert ask.gather is not None and (ask.gather["input"], ask.gather["finishOnKey"]) == ("dtmf", "#")
+    wrong = phone.press("1234#")
+    assert "核对不一致" in wrong.text and "受理" not in wrong.text
+    phone.say("我想查一下投诉处理进度")
+    phone.press(ticket[2:] + "#")
+    told = phone.press("4321#")
+    assert "已受理" in told.text and "答复期限" in told.text
+    assert digits_words("4321") not in told.text and "尾号" not in told.text
+    phone.hang_up()
 
 
 def test_loan_status_by_account_number(gateway: LiveGateway) -> None:

@@ -243,6 +243,26 @@ def test_after_a_question_digits_and_hash_are_the_answer(twilio: Twilio, rasa: S
     assert (rasa.last["kind"], rasa.last["text"]) == ("text", "13812345678")
 
 
+def test_the_phones_last_digits_are_keyed_in_never_said(twilio: Twilio, rasa: StandInRasa) -> None:
+    start(twilio)
+    rasa.answer({"text": "请用电话按键输入联系电话的后四位，以井号键结束。",
+                 "response": "utter_ask_ticket_phone_tail"})
+    doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), SpeechResult="查投诉进度")
+    gather = doc.xpath("//Gather")[0]
+    assert (gather.get("input"), gather.get("finishOnKey")) == ("dtmf", "#")
+    assert gather.get("language") is None and gather.get("hints") is None  # no speech recognition
+    # Speech arriving anyway is not passed on: the prompt is said again.
+    again = twilio.twiml("/voice/turn?t=2", CallSid=call_sid(), SpeechResult="五六七八")
+    assert spoken(again).startswith("抱歉，没有听清您的选择") and len(rasa.bodies) == 1
+    rasa.answer({"text": "请用电话按键输入联系电话的最后四位数字，以井号键结束。",
+                 "response": "utter_invalid_phone_tail"})
+    retry = twilio.twiml("/voice/turn?t=3", CallSid=call_sid(), Digits="12#")
+    assert (rasa.last["kind"], rasa.last["text"]) == ("text", "12")
+    assert retry.xpath("//Gather/@input") == ["dtmf"]
+    twilio.twiml("/voice/turn?t=4", CallSid=call_sid(), Digits="5678#")
+    assert (rasa.last["kind"], rasa.last["text"]) == ("text", "5678")
+
+
 def test_the_person_key_in_agent_hours_asks_the_assistant(twilio: Twilio, rasa: StandInRasa,
                                                           db_url: str) -> None:
     start(twilio)

@@ -185,6 +185,12 @@ def test_after_a_question_the_caller_answers_freely(speaker: Speaker, responses:
     assert read_reply(messages, speaker, no_sms).free_input is free
 
 
+def test_after_the_phone_tail_question_the_caller_answers_on_the_keypad(speaker: Speaker) -> None:
+    messages = [{"text": "请输入后四位。", "response": "utter_ask_ticket_phone_tail"}]
+    reply = read_reply(messages, speaker, no_sms)
+    assert reply.keypad_input and not reply.free_input
+
+
 @pytest.mark.parametrize("message", [{"text": 42}, {"custom": "x"}, {"buttons": "x"}, {}])
 def test_odd_messages_are_skipped(speaker: Speaker, message: dict[str, Any]) -> None:
     reply = read_reply([message], speaker, no_sms)
