@@ -33,12 +33,19 @@ build_env() {  # name
     step "Building the $name environment ($dir from $lock) — a few minutes the first time"
     "$PYTHON" -m venv "$dir" || fail "create $dir" "python -m venv failed"
   fi
-  local log=var/pip-$name.log
+  local log=var/pip-$name.log installers=var/installers-$name.lock
+  # First the locked pip, setuptools and wheel (their blocks of the lock) ...
+  awk '/^[A-Za-z0-9]/ { keep = ($0 ~ /^(pip|setuptools|wheel)==/) } keep' "$lock" > "$installers"
+  "$dir/bin/python" -m pip install --quiet --require-hashes --no-deps -r "$installers" > "$log" 2>&1 \
+    || fail "install pip, setuptools and wheel into $dir" "see $log"
+  rm -f "$installers"
+  # ... then the whole lock: --no-deps, the lock is the whole environment (a
+  # missing package fails the import check below rather than being fetched
+  # unhashed); --no-build-isolation, sdists build with the setuptools just
+  # installed instead of one downloaded without a hash.
   set +e
-  # --no-deps: the lock is the whole environment; a missing package fails the
-  # import check below rather than being fetched unhashed.
-  "$dir/bin/python" -m pip install --require-hashes --no-deps -r "$lock" 2>&1 | tee "$log" \
-    | grep -E --line-buffered "^(Collecting|Successfully|ERROR)" | sed -u 's/^/    /'
+  "$dir/bin/python" -m pip install --require-hashes --no-deps --no-build-isolation -r "$lock" 2>&1 \
+    | tee -a "$log" | grep -E --line-buffered "^(Collecting|Successfully|ERROR)" | sed -u 's/^/    /'
   local status=${PIPESTATUS[0]}
   set -e
   [ "$status" -eq 0 ] || fail "install $name environment" "pip exited with $status; see $log"
