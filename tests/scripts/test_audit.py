@@ -124,3 +124,18 @@ def test_an_unreachable_service_is_reported_and_fails_when_required(app_lock):
     required = audit(app_lock, None, AUDIT_OSV_URL=closed, AUDIT_REQUIRED="1")
     assert required.returncode == 2
     assert "NOT AUDITED" in required.stdout
+
+
+def test_the_accepted_file_is_complete_and_names_locked_packages():
+    import tomli
+
+    accepted = tomli.loads((ROOT / "requirements" / "audit-accepted.toml").read_text())["accepted"]
+    assert accepted
+    for entry in accepted:
+        for field in ("id", "package", "envs", "why_not_fixed", "why_acceptable", "reviewed"):
+            assert entry.get(field), f"{entry.get('id')}: {field}"
+        for env in entry["envs"]:
+            assert env in ("rasa", "app"), entry["id"]
+            lock = (ROOT / "requirements" / f"{env}.lock").read_text()
+            assert re.search(rf"^{entry['package']}==", lock, re.M), \
+                f"{entry['id']}: {entry['package']} is not in {env}.lock"
