@@ -26,7 +26,7 @@ lock-upgrade:
 
 audit:
 	@bash scripts/setup.sh tools
-	@bash scripts/audit.sh
+	@.venv/tools/bin/python scripts/audit.py
 
 migrate: setup
 	@echo "==> Applying database migrations"
