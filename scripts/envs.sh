@@ -1,4 +1,4 @@
-# Sourced by scripts/setup.sh, scripts/lock.sh and scripts/audit.sh: the three
+# Sourced by scripts/setup.sh, scripts/lock.sh and scripts/audit.py: the three
 # Python 3.10 environments and where their exact versions come from.
 #   .venv/rasa   <- requirements/rasa.lock   (pyproject.toml extra rasa)
 #   .venv/app    <- requirements/app.lock    (extras app, test)
