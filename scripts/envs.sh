@@ -1,4 +1,4 @@
-# Sourced by scripts/setup.sh, scripts/lock.sh and scripts/audit.py: the three
+# Sourced by scripts/setup.sh and scripts/lock.sh (and tests/scripts): the three
 # Python 3.10 environments and where their exact versions come from.
 #   .venv/rasa   <- requirements/rasa.lock   (pyproject.toml extra rasa)
 #   .venv/app    <- requirements/app.lock    (extras app, test)

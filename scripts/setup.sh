@@ -4,7 +4,7 @@
 # sha256 (pip --require-hashes), then the project itself without dependencies.
 #   .venv/rasa   Rasa Open Source 3.6 (+ jieba, cn2an)      <- requirements/rasa.lock
 #   .venv/app    action server, records, tools and tests     <- requirements/app.lock
-#   .venv/tools  uv (make lock) and pip-audit (scripts/audit.sh) <- requirements/tools.lock
+#   .venv/tools  uv (make lock) and pip-audit (scripts/audit.py) <- requirements/tools.lock
 # An environment is rebuilt only when its lock file changed since it was built.
 # Arguments name the environments to build (default: all three).
 # A lock older than the pins in pyproject.toml is refused: run `make lock`.
