@@ -59,7 +59,8 @@ class MemoryRateLimiter:
         self._counts: dict[int, OrderedDict[str, list]] = {}
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
+    def size(self) -> int:
+        """Counters held (not ``__len__``: an empty limiter must not be falsy)."""
         return sum(len(counters) for counters in self._counts.values())
 
     def hit(self, key: str, limit: int, window_seconds: int) -> Verdict:
@@ -81,7 +82,7 @@ class MemoryRateLimiter:
 
     def _make_room(self, now: float) -> None:
         """Drop ended windows' counters, then the least recently hit, below the bound."""
-        size = len(self)
+        size = self.size()
         if size < MAX_MEMORY_KEYS:
             return
         for window_seconds, counters in self._counts.items():

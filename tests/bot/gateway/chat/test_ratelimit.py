@@ -104,7 +104,7 @@ def test_memory_limiter_stays_bounded(small_memory):
     limiter, _ = small_memory
     for i in range(500):
         limiter.hit(f"a:{i}", 5, 60)
-    assert len(limiter) <= 50
+    assert limiter.size() <= 50
 
 
 def test_a_flood_of_new_keys_does_not_free_a_refused_source(small_memory):
@@ -116,7 +116,7 @@ def test_a_flood_of_new_keys_does_not_free_a_refused_source(small_memory):
         limiter.hit(f"s:{i}", 3, 60)
         if i % 10 == 0:
             assert not limiter.hit("a:6.6.6.6", 3, 60).allowed, f"freed after {i} new keys"
-    assert len(limiter) <= 50
+    assert limiter.size() <= 50
 
 
 def test_live_counts_survive_and_the_least_recently_hit_go_first(small_memory):
@@ -131,7 +131,7 @@ def test_live_counts_survive_and_the_least_recently_hit_go_first(small_memory):
     # their counts and stay refused until their window ends.
     assert not any(limiter.hit(f"s:{i}", 2, 60).allowed for i in range(10, 50))
     assert all(limiter.hit(f"s:{i}", 2, 60).allowed for i in range(10))
-    assert len(limiter) <= 50
+    assert limiter.size() <= 50
 
 
 def test_ended_windows_are_dropped_before_live_counts(small_memory):
@@ -147,7 +147,7 @@ def test_ended_windows_are_dropped_before_live_counts(small_memory):
         limiter.hit(f"s:later{i}", 5, 60)
     # The ended minute windows made room; the hour's count, hit least recently, stays.
     assert not limiter.hit("v:session", 1, 3600).allowed
-    assert len(limiter) <= 50
+    assert limiter.size() <= 50
 
 
 def test_memory_counts_are_exact_under_threads():
@@ -167,3 +167,8 @@ def test_memory_counts_are_exact_under_threads():
     for thread in threads:
         thread.join()
     assert sum(allowed) == 500
+
+
+def test_an_empty_limiter_handed_to_the_app_is_the_one_used():
+    """The chat service picks ``CHAT_RATE_LIMITER or make_limiter(...)``: never falsy."""
+    assert MemoryRateLimiter() and RedisRateLimiter(REDIS_URL)
