@@ -3,16 +3,30 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 .DEFAULT_GOAL := help
 
-.PHONY: help setup migrate seed train run chat test bench policy-report retention clean
+.PHONY: help setup lock lock-upgrade audit migrate seed train run chat test bench policy-report retention clean
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
 	@echo "make test   the whole test suite (what CI runs)"
 	@echo "make chat   talk to the running assistant in this terminal"
 	@echo "make bench  benchmark: training, start-up, memory, per-turn latency"
+	@echo "make lock   regenerate requirements/*.lock after changing a pin in pyproject.toml"
+	@echo "make audit  known vulnerabilities in the locked packages (pip-audit)"
 
 setup:
 	@bash scripts/setup.sh
+
+# The lock files (exact versions, sha256 hashes) that `make setup` installs from.
+# lock keeps the locked versions the pins still allow; lock-upgrade takes the newest.
+lock:
+	@bash scripts/lock.sh
+
+lock-upgrade:
+	@bash scripts/lock.sh --upgrade
+
+audit:
+	@bash scripts/setup.sh tools
+	@.venv/tools/bin/python scripts/audit.py
 
 migrate: setup
 	@echo "==> Applying database migrations"

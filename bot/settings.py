@@ -237,6 +237,9 @@ class Settings:
             raise SettingsError(
                 f"RELEASE_TOLERANCE must be at least 0 and below 1, got {self.release_tolerance}"
             )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            # not echoed: the URL may hold Redis's password
+            raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
         if self.is_production:
             self._validate_production()
         return self
@@ -255,6 +258,8 @@ class Settings:
                     defaults.gateway_channel_secret,
                 ),
                 ("TWILIO_AUTH_TOKEN", self.twilio_auth_token, defaults.twilio_auth_token),
+                # the chat rate limits, shared by every gateway process and replica
+                ("REDIS_URL", self.redis_url, defaults.redis_url),
             )
             if value == default
         ]

@@ -4,7 +4,10 @@ The embedded default (one gateway process) counts in memory. With ``REDIS_URL``
 set, every gateway process counts in the same Redis keys, so the limits hold
 across gunicorn workers and replicas. If Redis stops answering, the limiter
 logs it and counts in memory until Redis is back: depositors keep being served,
-and each process still enforces the limit on its own share.
+and each process still enforces the limit on its own share. Production
+(``HOTLINE_ENV=production``) refuses to start without ``REDIS_URL``
+(:mod:`bot.settings`); the in-process counters are bounded and forget the
+least recently hit keys first, never every count at once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -40,29 +44,57 @@ def _window(now: float, window_seconds: int) -> tuple[int, int]:
 
 
 class MemoryRateLimiter:
-    """Counts in this process; old windows are dropped as new ones begin."""
+    """Counts in this process, in at most ``MAX_MEMORY_KEYS`` counters.
+
+    One counter per key and window length, in least-recently-hit order per window
+    length, so the counters of ended windows are always at the front and are
+    dropped first. When every counter is live (a flood of distinct keys), the one
+    hit least recently goes: a key that keeps hitting — an address or session
+    being refused — keeps its count, and a live count is never reset wholesale.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time):
         self._clock = clock
-        self._counts: dict[tuple[str, int, int], int] = {}
+        # window length -> key -> [window number, count, time of the last hit]
+        self._counts: dict[int, OrderedDict[str, list]] = {}
         self._lock = threading.Lock()
 
+    def size(self) -> int:
+        """Counters held (not ``__len__``: an empty limiter must not be falsy)."""
+        return sum(len(counters) for counters in self._counts.values())
+
     def hit(self, key: str, limit: int, window_seconds: int) -> Verdict:
-        number, left = _window(self._clock(), window_seconds)
-        slot = (key, window_seconds, number)
+        now = self._clock()
+        number, left = _window(now, window_seconds)
         with self._lock:
-            if len(self._counts) >= MAX_MEMORY_KEYS:
-                self._purge()
-            count = self._counts.get(slot, 0) + 1
-            self._counts[slot] = count
+            counters = self._counts.setdefault(window_seconds, OrderedDict())
+            counter = counters.get(key)
+            if counter is None:
+                self._make_room(now)
+                counter = counters[key] = [number, 0, now]
+            elif counter[0] != number:
+                counter[0], counter[1] = number, 0
+            counter[1] += 1
+            counter[2] = now
+            counters.move_to_end(key)
+            count = counter[1]
         return Verdict(True) if count <= limit else Verdict(False, left)
 
-    def _purge(self) -> None:
-        now = self._clock()
-        for stale in [s for s in self._counts if s[2] < int(now // s[1])]:
-            del self._counts[stale]
-        if len(self._counts) >= MAX_MEMORY_KEYS:  # a flood of distinct keys: start over
-            self._counts.clear()
+    def _make_room(self, now: float) -> None:
+        """Drop ended windows' counters, then the least recently hit, below the bound."""
+        size = self.size()
+        if size < MAX_MEMORY_KEYS:
+            return
+        for window_seconds, counters in self._counts.items():
+            current = int(now // window_seconds)
+            while counters and next(iter(counters.values()))[0] < current:
+                counters.popitem(last=False)
+                size -= 1
+        while size >= MAX_MEMORY_KEYS:
+            oldest = min((c for c in self._counts.values() if c),
+                         key=lambda c: next(iter(c.values()))[2])
+            oldest.popitem(last=False)
+            size -= 1
 
 
 class RedisRateLimiter:
