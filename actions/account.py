@@ -2,8 +2,11 @@
 
 The secure step happens outside Rasa (DESIGN.md, "Secure steps"): these actions
 ask for it with ``utter_request_identity`` (a ``secure_input`` custom payload),
-then only ever see the auth token that the gateway or the chat client obtained,
-and resolve it against the records on every use.
+then only ever see the session reference (slot ``auth_token``) that the gateway
+or the chat client obtained, and resolve it against the records on every use,
+together with the channel and the conversation it is presented from: a
+reference copied into another conversation, or posted through another channel
+(a web chat's reference through the REST channel), reads nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import (
     RecordsAction,
+    channel_of,
     latest_intent,
     format_date,
     format_money,
@@ -166,7 +170,9 @@ class ActionQueryAccount(RecordsAction):
         token = tracker.get_slot("auth_token")
         if not token:
             return request_identity(dispatcher, kind)
-        result = resolve_token(session, token, conversation_id=tracker.sender_id)
+        result = resolve_token(
+            session, token, channel=channel_of(tracker), conversation_id=tracker.sender_id
+        )
         if result.account_id is None:
             dispatcher.utter_message(
                 response="utter_auth_expired" if result.reason == "expired" else "utter_auth_invalid"
@@ -187,7 +193,9 @@ class ActionAuthenticated(RecordsAction):
         token = tracker.get_slot("auth_token")
         kind = tracker.get_slot("pending_query")
         result = (
-            resolve_token(session, token, conversation_id=tracker.sender_id)
+            resolve_token(
+                session, token, channel=channel_of(tracker), conversation_id=tracker.sender_id
+            )
             if token
             else None
         )

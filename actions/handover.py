@@ -40,7 +40,9 @@ class ActionHandover(RecordsAction):
         masked = None
         token = tracker.get_slot("auth_token")
         if token:
-            result = resolve_token(session, token, conversation_id=tracker.sender_id)
+            result = resolve_token(
+                session, token, channel=channel_of(tracker), conversation_id=tracker.sender_id
+            )
             if result.account_id is not None:
                 masked = accounts.account_overview(session, result.account_id)["masked_account"]
         handover = handovers.record_handover(

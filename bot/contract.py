@@ -31,6 +31,9 @@ SECRET_HEADER = "X-Gateway-Secret"
 DEFAULT_CHANNEL_SECRET = "local-dev-gateway-secret"
 """The embedded default's secret (production refuses to start with it)."""
 
+DEFAULT_RASA_TOKEN = "local-dev-rasa-token"
+"""The embedded default's Rasa API token (``make run``; production refuses it)."""
+
 AUTHENTICATED = "authenticated"
 AUTHENTICATION_FAILED = "authentication_failed"
 SYSTEM_INTENTS = frozenset({AUTHENTICATED, AUTHENTICATION_FAILED})

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.contract import DEFAULT_CHANNEL_SECRET
+from bot.contract import DEFAULT_CHANNEL_SECRET, DEFAULT_RASA_TOKEN
 from bot.key_strength import GENERATED_KEYS, MAKE_KEY_COMMAND, secret_weakness
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Settings:
     env: str = "development"
     database_url: str = f"sqlite:///{VAR_DIR / 'hotline.db'}"
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = "local-dev-rasa-token"
+    rasa_token: str = DEFAULT_RASA_TOKEN
     action_server_port: int = 5055
     auth_ttl_minutes: int = 15
     auth_max_failures: int = 5

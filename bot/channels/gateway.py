@@ -10,7 +10,9 @@ value of ``GATEWAY_CHANNEL_SECRET``). The gateway posts JSON:
 
 ``kind: text`` is what a person said or typed: it is neutralised (no leading
 "/") so that it can never pose as an intent. ``kind: intent`` is the gateway's
-own message (secure-step outcome, a keypad menu choice). The reply is the list of
+own message (secure-step outcome, a keypad menu choice). ``metadata`` is kept
+with the user event in the tracker (a channel may keep less of it, see
+:meth:`GatewayInput.tracker_metadata`). The reply is the list of
 the assistant's messages, as Rasa's REST channel returns it. Both ends of this
 wire (header, neutralising, intent messages) come from :mod:`bot.contract`.
 """
@@ -26,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.preflight import refuse_unsafe_start
 from bot.contract import (
     DEFAULT_CHANNEL_SECRET,
     SECRET_HEADER,
@@ -51,7 +54,15 @@ class GatewayInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GatewayInput":
+        """Built by ``rasa run`` before it serves anything: a production Rasa with
+        development secrets or an unauthenticated channel stops here
+        (:mod:`bot.channels.preflight`)."""
+        refuse_unsafe_start(credentials)
         return cls()
+
+    def tracker_metadata(self, metadata: Optional[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+        """What of the gateway's metadata the tracker keeps (all of it, unless a channel says)."""
+        return metadata
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -74,7 +85,9 @@ class GatewayInput(InputChannel):
                 text = self._message_text(body)
             except ValueError as exc:
                 return response.json({"error": str(exc)}, status=400)
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            metadata = self.tracker_metadata(
+                body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            )
             collector = CollectingOutputChannel()
             await on_new_message(
                 UserMessage(

@@ -3,8 +3,10 @@
 Twilio never talks to Rasa. The gateway's voice blueprint (``bot.gateway.voice``)
 posts each turn to ``/webhooks/voice/webhook`` with the shared secret, as
 :class:`bot.channels.gateway.GatewayInput` describes; the sender is the Twilio
-CallSid and the caller's number travels only as metadata. The query password
-stays in the gateway; Rasa hears only the outcome of the secure step.
+CallSid. The caller's number stays in the gateway (its call record): no action
+needs it, so the channel drops it from the metadata (:data:`PERSONAL_METADATA`)
+and it is in no tracker event. The query password stays in the gateway; Rasa
+hears only the outcome of the secure step.
 
 The replies are collected by :class:`VoiceOutput`, an output channel named
 ``voice``: Rasa picks a response variant by the *output* channel's name, so
@@ -14,7 +16,7 @@ gateway uses to end the call or to know that the caller may answer freely.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint
@@ -22,6 +24,8 @@ from sanic import Blueprint
 from bot.channels.gateway import GatewayInput
 
 REPLY_FIELDS = ("text", "buttons", "custom")
+PERSONAL_METADATA = frozenset({"caller_number", "from_number", "From", "callback_phone"})
+"""Metadata keys that would put a caller's number into the tracker: never kept."""
 
 
 class VoiceOutput(CollectingOutputChannel):
@@ -50,6 +54,11 @@ class VoiceInput(GatewayInput):
     @classmethod
     def name(cls) -> Text:
         return "voice"
+
+    def tracker_metadata(self, metadata: Optional[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+        if not metadata:
+            return metadata
+        return {key: value for key, value in metadata.items() if key not in PERSONAL_METADATA}
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

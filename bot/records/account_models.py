@@ -263,10 +263,12 @@ class EntrustAgreement(Base):
 
 
 class AuthSession(Base):
-    """A short-lived grant to read one account, bound to one conversation.
+    """A short-lived grant to read one account, bound to one channel and conversation.
 
-    Only the SHA-256 of the token is stored; the token itself exists only in
-    the gateway's message to Rasa and in the tracker of that conversation.
+    Only the SHA-256 of the session reference is stored; the reference itself
+    exists only in the gateway's message to Rasa and in the tracker of that
+    conversation, and resolves only when presented from the same ``channel``
+    and ``conversation_id`` (:func:`bot.records.verification.resolve_token`).
     """
 
     __tablename__ = "auth_sessions"

@@ -1,10 +1,14 @@
 """Depositor verification (ID / account / card number + query password) and auth sessions.
 
 Run by the gateway, never by Rasa: the password reaches only
-:func:`verify_identity`. On success the caller gets a random token; only its
-SHA-256 is stored, in an :class:`~bot.records.account_models.AuthSession` bound to the
-conversation and expiring after ``settings.auth_ttl_minutes``. Actions turn
-the token back into the one account it grants with :func:`resolve_token`.
+:func:`verify_identity`. On success the caller gets a random session reference
+(``VerifyResult.token``); only its SHA-256 is stored, in an
+:class:`~bot.records.account_models.AuthSession` bound to the channel and the
+conversation it was issued for and expiring after ``settings.auth_ttl_minutes``.
+Actions turn the reference back into the one account it grants with
+:func:`resolve_token`, which also needs the channel and the conversation the
+reference is presented from: the reference is not a bearer secret (it sits in
+that conversation's tracker), it grants nothing anywhere else.
 
 Lock-out: once ``settings.auth_max_failures`` wrong passwords were given for an
 account (or an unknown identifier) within ``settings.auth_failure_window_hours``
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.records.account_models import (
@@ -73,14 +77,18 @@ VerifyReason = Literal[
     "invalid_identifier", "invalid_password_format", "mismatch", "locked", "closed_account",
     "throttled",
 ]
-TokenReason = Literal["invalid", "expired", "wrong_conversation"]
+TokenReason = Literal["invalid", "expired", "wrong_channel", "wrong_conversation"]
 
 _MAX_TOKEN_LENGTH = 256
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of :func:`verify_identity`; ``token`` is set only when ``ok``."""
+    """Outcome of :func:`verify_identity`; ``token`` is set only when ``ok``.
+
+    ``token`` is the session reference handed to Rasa: it grants nothing but
+    on the channel and in the conversation it was issued for.
+    """
 
     ok: bool
     token: str | None = field(default=None, repr=False)
@@ -290,22 +298,34 @@ def resolve_token(
     session: Session,
     token: str,
     *,
+    channel: Channel | str,
     conversation_id: str,
     now: datetime | None = None,
 ) -> TokenResult:
-    """The account a token grants in this conversation, or why it grants none.
+    """The account a session reference grants on this channel in this conversation.
 
-    ``reason`` is ``"invalid"`` (unknown, forged or revoked), ``"wrong_conversation"``
-    (issued to another conversation) or ``"expired"``.
+    ``channel`` and ``conversation_id`` are where the reference is presented
+    (the tracker's latest input channel and sender id); both must be the ones
+    it was issued for. ``reason`` is ``"invalid"`` (unknown, forged or revoked),
+    ``"wrong_channel"`` (issued on another channel, e.g. a web chat's reference
+    posted through the REST channel), ``"wrong_conversation"`` (issued to
+    another conversation) or ``"expired"``.
     """
     now = utc_now(now)
     auth = _find_session(session, token)
     if auth is None or auth.revoked:
         return TokenResult(account_id=None, reason="invalid")
+    presented = channel.value if isinstance(channel, Channel) else channel
+    if not isinstance(presented, str) or presented != auth.channel.value:
+        logger.warning(
+            "auth reference of channel %s presented on another channel; refused",
+            auth.channel.value,
+        )
+        return TokenResult(account_id=None, reason="wrong_channel")
     if not isinstance(conversation_id, str) or not hmac.compare_digest(
         auth.conversation_id.encode("utf-8"), conversation_id.encode("utf-8")
     ):
-        logger.warning("auth token presented in another conversation; refused")
+        logger.warning("auth reference presented in another conversation; refused")
         return TokenResult(account_id=None, reason="wrong_conversation")
     if now >= auth.expires_at:
         return TokenResult(account_id=None, reason="expired")

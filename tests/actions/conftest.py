@@ -25,13 +25,13 @@ def records(seeded_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     yield seeded_db_url
 
 
-def login(db_url: str, key: str, conversation_id: str) -> str:
-    """Do the secure step as the gateway would and return the auth token."""
+def login(db_url: str, key: str, conversation_id: str, channel: str = "rest") -> str:
+    """Do the secure step as the gateway would (on ``channel``) and return the session reference."""
     identity = DEMO[key]
     with session_scope(db_url) as session:
         result = verify_identity(
             session, identity.id_number, identity.password,
-            channel="rest", conversation_id=conversation_id,
+            channel=channel, conversation_id=conversation_id,
         )
     assert result.ok, result
     return result.token

@@ -80,6 +80,24 @@ def test_token_of_another_conversation_is_refused(records):
     assert SlotSet("auth_token", None) in events
 
 
+@pytest.mark.parametrize("issued_on, presented_on", [("webchat", "rest"), ("voice", "webchat"),
+                                                     ("webchat", "voice")])
+def test_token_of_another_channel_is_refused(records, issued_on, presented_on):
+    # A verified web chat's reference, posted into the same conversation id
+    # through the REST channel (e.g. by a host inside the network), reads nothing.
+    token = login(records, "normal_loan", "conv-1", channel=issued_on)
+    for action, intent in ((ActionQueryAccount(), "query_balance"),
+                           (ActionAuthenticated(), "authenticated")):
+        dispatcher, events = run(action, make_tracker(
+            "conv-1", intent=intent, channel=presented_on,
+            slots={"auth_token": token, "pending_query": "balance"}))
+        assert responses(dispatcher) == ["utter_auth_invalid", "utter_request_identity"]
+        assert SlotSet("auth_token", None) in events
+    dispatcher, _ = run(ActionQueryAccount(), make_tracker(
+        "conv-1", intent="query_balance", channel=issued_on, slots={"auth_token": token}))
+    assert "utter_balance_normal" in responses(dispatcher)
+
+
 def test_forged_token_is_refused(records):
     dispatcher, _ = run(
         ActionQueryAccount(), make_tracker(intent="query_balance", slots={"auth_token": "forged-token"})
@@ -93,10 +111,11 @@ def test_expired_token_asks_again(records, monkeypatch):
     token = login(records, "normal_loan", "conv-1")
     real = verification.resolve_token
 
-    def later(session, token, *, conversation_id, now=None):
+    def later(session, token, *, channel, conversation_id, now=None):
         from bot.records.clock import utc_now
 
-        return real(session, token, conversation_id=conversation_id, now=utc_now() + timedelta(minutes=16))
+        return real(session, token, channel=channel, conversation_id=conversation_id,
+                    now=utc_now() + timedelta(minutes=16))
 
     monkeypatch.setattr("actions.account.resolve_token", later)
     dispatcher, _ = run(ActionQueryAccount(), make_tracker(intent="query_balance", slots={"auth_token": token}))

@@ -277,7 +277,7 @@ class CallDialogue:
         state.no_match = state.no_input = 0
         state.policy = {}
         timeout = deadline - time.monotonic()
-        metadata = {"caller_number": state.from_number} if state.from_number else {}
+        metadata: dict[str, str] = {}  # the caller's number stays here, out of the tracker
         try:
             if outcome is not None:
                 state.intents.append(outcome.intent)

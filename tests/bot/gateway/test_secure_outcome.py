@@ -94,6 +94,7 @@ OUTCOMES = [
 
 class Channel(Protocol):
     conversation_id: str
+    records_channel: str  # the channel the auth session is issued on
     screens_identifiers: bool  # a malformed identifier never gets as far as verification
 
     def verify(self, identifier: str, password: str) -> Received:
@@ -113,6 +114,7 @@ class Webchat:
     """The widget's form, posted to ``/chat/api/verify`` (channel ``webchat``)."""
 
     screens_identifiers = True
+    records_channel = "webchat"
 
     def __init__(self, rasa: FakeRasa, db_url: str) -> None:
         self.rasa = rasa
@@ -152,6 +154,7 @@ class Terminal:
     """``python -m bot.chat``: prompts, then Rasa's REST channel (channel ``rest``)."""
 
     screens_identifiers = False
+    records_channel = "rest"
 
     def __init__(self, rasa: FakeRasa, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DATABASE_URL", db_url)
@@ -174,6 +177,7 @@ class Voice:
     """The phone line: signed Twilio webhooks, keypad entry (channel ``voice``)."""
 
     screens_identifiers = True
+    records_channel = "voice"
 
     def __init__(self, rasa: FakeRasa, db_url: str) -> None:
         self.rasa = rasa
@@ -261,9 +265,14 @@ def test_the_token_grants_the_account_in_that_conversation_only(channel: Channel
     intent, entities = channel.verify(ACCOUNT, PASSWORD)
     assert intent == AUTHENTICATED
     with session_scope(db_url) as session:
-        granted = resolve_token(session, entities["auth_token"],
+        granted = resolve_token(session, entities["auth_token"], channel=channel.records_channel,
                                 conversation_id=channel.conversation_id)
         account = session.scalar(select(FundAccount.id).where(FundAccount.account_number == ACCOUNT))
         assert granted.account_id == account
-        other = resolve_token(session, entities["auth_token"], conversation_id="someone-else")
+        other = resolve_token(session, entities["auth_token"], channel=channel.records_channel,
+                              conversation_id="someone-else")
         assert other.account_id is None
+        for elsewhere in {"webchat", "voice", "rest", "other"} - {channel.records_channel}:
+            moved = resolve_token(session, entities["auth_token"], channel=elsewhere,
+                                  conversation_id=channel.conversation_id)
+            assert (moved.account_id, moved.reason) == (None, "wrong_channel")

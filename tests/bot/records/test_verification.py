@@ -258,7 +258,7 @@ def test_nothing_secret_is_logged(db_session: Session, caplog: pytest.LogCapture
                 tokens.append(result.token)
         _verify(db_session, ID_NUMBER, WRONG)
         _verify(db_session, "102030405099", WRONG)
-        resolve_token(db_session, tokens[0], conversation_id="other", now=NOW)
+        resolve_token(db_session, tokens[0], channel="voice", conversation_id="other", now=NOW)
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert caplog.records, "verification should leave an audit trail in the log"
     for secret in (PASSWORD, WRONG, ACCOUNT, ID_NUMBER, "102030405099", *tokens):
@@ -278,22 +278,34 @@ def _token(db_session: Session) -> str:
 def test_token_resolves_in_its_conversation(db_session: Session) -> None:
     token = _token(db_session)
     account_id = db_session.scalar(select(FundAccount.id))
-    result = resolve_token(db_session, token, conversation_id="conv-1",
+    result = resolve_token(db_session, token, channel="voice", conversation_id="conv-1",
                            now=NOW + timedelta(minutes=14))
     assert (result.account_id, result.reason, result.ok) == (account_id, None, True)
 
 
 def test_expired_token(db_session: Session) -> None:
     token = _token(db_session)
-    result = resolve_token(db_session, token, conversation_id="conv-1",
+    result = resolve_token(db_session, token, channel="voice", conversation_id="conv-1",
                            now=NOW + timedelta(minutes=15))
     assert (result.account_id, result.reason) == (None, "expired")
 
 
 def test_token_from_another_conversation(db_session: Session) -> None:
     token = _token(db_session)
-    result = resolve_token(db_session, token, conversation_id="conv-2", now=NOW)
+    result = resolve_token(db_session, token, channel="voice", conversation_id="conv-2", now=NOW)
     assert (result.account_id, result.reason) == (None, "wrong_conversation")
+
+
+@pytest.mark.parametrize("elsewhere", ["rest", "webchat", "other", "", None])
+def test_token_presented_on_another_channel(db_session: Session, elsewhere) -> None:
+    # Issued on the phone line (conv-1): the same reference, in the same
+    # conversation, posted through any other channel reads nothing.
+    token = _token(db_session)
+    result = resolve_token(db_session, token, channel=elsewhere, conversation_id="conv-1",
+                           now=NOW)
+    assert (result.account_id, result.reason) == (None, "wrong_channel")
+    assert resolve_token(db_session, token, channel="voice", conversation_id="conv-1",
+                         now=NOW).ok
 
 
 @pytest.mark.parametrize(
@@ -307,9 +319,10 @@ def test_token_from_another_conversation(db_session: Session) -> None:
 )
 def test_forged_token(db_session: Session, forged: str) -> None:
     _token(db_session)
-    assert resolve_token(db_session, forged, conversation_id="conv-1", now=NOW).reason == "invalid"
+    assert resolve_token(db_session, forged, channel="voice", conversation_id="conv-1",
+                         now=NOW).reason == "invalid"
     random_token = secrets.token_urlsafe(32)
-    assert resolve_token(db_session, random_token, conversation_id="conv-1",
+    assert resolve_token(db_session, random_token, channel="voice", conversation_id="conv-1",
                          now=NOW).reason == "invalid"
 
 
@@ -317,7 +330,7 @@ def test_stored_hash_is_not_a_token(db_session: Session) -> None:
     _token(db_session)
     stored_hash = db_session.scalar(select(AuthSession.token_hash))
     assert stored_hash is not None
-    assert resolve_token(db_session, stored_hash, conversation_id="conv-1",
+    assert resolve_token(db_session, stored_hash, channel="voice", conversation_id="conv-1",
                          now=NOW).reason == "invalid"
 
 
@@ -325,7 +338,8 @@ def test_revoked_token(db_session: Session) -> None:
     token = _token(db_session)
     assert revoke_token(db_session, token)
     assert not revoke_token(db_session, token)
-    assert resolve_token(db_session, token, conversation_id="conv-1", now=NOW).reason == "invalid"
+    assert resolve_token(db_session, token, channel="voice", conversation_id="conv-1",
+                         now=NOW).reason == "invalid"
 
 
 def test_tokens_survive_commit_and_a_new_session(db_url: str) -> None:
@@ -335,7 +349,8 @@ def test_tokens_survive_commit_and_a_new_session(db_url: str) -> None:
         _add_account(session)
         token = _verify(session, ACCOUNT, PASSWORD).token
     with session_scope(db_url) as session:
-        assert resolve_token(session, token or "", conversation_id="conv-1", now=NOW).ok
+        assert resolve_token(session, token or "", channel="voice", conversation_id="conv-1",
+                             now=NOW).ok
 
 
 # ------------------------------------------------------------ a conversation's grant
@@ -353,9 +368,9 @@ def test_revoke_conversation_ends_every_grant_of_that_conversation_only(
     assert revoke_conversation(db_session, "conv-1") == 0
     later = NOW + timedelta(minutes=2)
     for token in (first, second):
-        assert resolve_token(db_session, token or "", conversation_id="conv-1",
+        assert resolve_token(db_session, token or "", channel="voice", conversation_id="conv-1",
                              now=later).reason == "invalid"
-    assert resolve_token(db_session, other or "", conversation_id="conv-2", now=later).ok
+    assert resolve_token(db_session, other or "", channel="voice", conversation_id="conv-2", now=later).ok
     assert not conversation_verified(db_session, "conv-1", now=later)
     assert conversation_verified(db_session, "conv-2", now=later)
 

@@ -177,7 +177,7 @@ def test_a_menu_key_sends_its_intent_and_the_answer_is_said(twilio: Twilio, rasa
     rasa.answer({"text": "您的余额为12345.67元。", "response": "utter_balance"})
     doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), Digits="1")
     assert rasa.last == {"sender": call_sid(), "kind": "intent", "intent": "query_balance",
-                         "entities": {}, "metadata": {"caller_number": CALLER}}
+                         "entities": {}, "metadata": {}}  # the caller's number stays in the gateway
     heard = spoken(doc)
     assert heard.startswith("您的余额为一万二千三百四十五元六角七分")
     assert "返回主菜单请按井号键" in heard  # after an answer: speech, or the menu keys
