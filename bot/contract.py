@@ -11,7 +11,10 @@ library: no Rasa, no Flask, no SQLAlchemy. It owns
 - how an intent message is built (:func:`intent_message`) and how a button's
   payload is parsed back (:func:`parse_intent_payload`);
 - the secure-step outcome: what a verification result means for Rasa
-  (:func:`secure_step_outcome`).
+  (:func:`secure_step_outcome`);
+- the mark on a person's message copied to a verified chat's new id
+  (:data:`CARRIED_OVER`, :func:`carry_over`, :func:`is_carried_over`), which
+  the gateway writes through Rasa's API and the tracker-store readers skip.
 
 Rasa reads any message that starts with "/" as an intent with entities, so a
 person could type ``/authenticated{"auth_token": …}``: only the gateway (and the
@@ -23,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Protocol
+from typing import Any, Mapping, Optional, Protocol
 
 SECRET_HEADER = "X-Gateway-Secret"
 """Header in which the gateway sends ``GATEWAY_CHANNEL_SECRET`` to Rasa's channels."""
@@ -41,6 +44,9 @@ SYSTEM_INTENTS = frozenset({AUTHENTICATED, AUTHENTICATION_FAILED})
 
 LOCKED = "locked"
 """The failure reason Rasa receives when no attempt remains."""
+
+CARRIED_OVER = "carried_over"
+"""User-event metadata key: the message was copied from the chat's old conversation id."""
 
 _SLASHES = "/／"  # the ASCII slash and its full-width look-alike
 _INTENT_PAYLOAD_RE = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?$", re.S)
@@ -141,3 +147,22 @@ def secure_step_outcome(result: VerificationResult) -> SecureOutcome:
     if remaining is not None:
         entities["remaining"] = str(remaining)
     return SecureOutcome(AUTHENTICATION_FAILED, entities)
+
+
+def carry_over(event: dict[str, Any]) -> dict[str, Any]:
+    """A tracker event (Rasa's JSON) as copied to a new id; a person's message is marked.
+
+    The old conversation keeps its own events, so a reader that counts what
+    people typed (desk figures, learning inbox) skips the marked copies
+    (:func:`is_carried_over`) to count each message once.
+    """
+    if event.get("event") != "user":
+        return event
+    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    return {**event, "metadata": {**metadata, CARRIED_OVER: True}}
+
+
+def is_carried_over(event: Mapping[str, Any]) -> bool:
+    """Whether a user event (Rasa's JSON) is a copy made by :func:`carry_over`."""
+    metadata = event.get("metadata")
+    return isinstance(metadata, Mapping) and metadata.get(CARRIED_OVER) is True

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import column, create_engine, table
 from sqlalchemy.engine import Engine, make_url
 
+from bot.contract import is_carried_over
 from bot.records.db import normalize_url
 from bot.settings import PROJECT_ROOT
 
@@ -116,5 +117,11 @@ def channel_of(data: dict[str, Any]) -> str:
 
 
 def typed_by_person(data: dict[str, Any]) -> bool:
-    """False for the gateway's own ``/intent`` messages (e.g. the secure step's outcome)."""
-    return not str(data.get("text") or "").startswith("/")
+    """Whether a user event is a message a person typed or said in this conversation.
+
+    False for the gateway's own ``/intent`` messages (e.g. the secure step's
+    outcome) and for a person's messages copied from a verified chat's old id
+    (:func:`bot.contract.is_carried_over`): the old conversation keeps them, so
+    they are counted there, once.
+    """
+    return not str(data.get("text") or "").startswith("/") and not is_carried_over(data)

@@ -17,6 +17,11 @@ each step one of:
 
 Events are two seconds apart; every conversation starts as Rasa starts a
 session (``action_session_start``, ``session_started``, ``action_listen``).
+A conversation with ``"continues": sender`` is a verified web chat moved to a
+new id: it starts with a copy of that (earlier) conversation's events, the
+person's messages marked by :func:`bot.contract.carry_over` as the gateway
+marks them, read back with Rasa's own event classes as Rasa's
+``PUT /conversations/<id>/tracker/events`` reads the gateway's copy.
 """
 from __future__ import annotations
 
@@ -170,12 +175,22 @@ def _main(url: str) -> None:
 
     if url.startswith("postgresql+psycopg://"):
         url = "postgresql://" + url[len("postgresql+psycopg://"):]
+    from rasa.shared.core.events import Event
+
+    from bot.contract import carry_over
+
     store = SQLTrackerStore(host=url)
+    built: dict[str, list[Any]] = {}
     for conversation in json.loads(sys.stdin.read()):
-        tracker = DialogueStateTracker.from_events(conversation["sender"], _events(conversation))
+        copied = [Event.from_parameters(carry_over(event.as_dict()))
+                  for event in built.get(conversation.get("continues", ""), [])]
+        built[conversation["sender"]] = copied + _events(conversation)
+        tracker = DialogueStateTracker.from_events(conversation["sender"],
+                                                   built[conversation["sender"]])
         asyncio.run(store.save(tracker))
     store.engine.dispose()
 
 
 if __name__ == "__main__":
+    sys.path[0] = str(ROOT)  # not tests/, whose bot/ package would hide the project's
     _main(sys.argv[1])

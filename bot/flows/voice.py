@@ -52,6 +52,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "idle_hint": frozenset(),
     "button_choice": frozenset({"label", "key"}),
     "speech_too_long": frozenset(),
+    "secret_in_speech": frozenset(),
     "transfer": frozenset(),
     "agents_busy": frozenset(),
     "after_hours": frozenset({"hours"}),

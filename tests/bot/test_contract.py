@@ -122,6 +122,16 @@ def test_system_intents_are_the_secure_step():
     assert SYSTEM_INTENTS == {"authenticated", "authentication_failed"}
 
 
+def test_carry_over_marks_only_a_persons_messages_and_keeps_their_metadata():
+    user = {"event": "user", "text": "查余额", "metadata": {"from": "widget"}}
+    bot_event = {"event": "bot", "text": "请先验证"}
+    copied = [contract.carry_over(event) for event in (user, bot_event)]
+    assert copied == [{**user, "metadata": {"from": "widget", "carried_over": True}}, bot_event]
+    assert user["metadata"] == {"from": "widget"}  # the old tracker's event is not changed
+    assert [contract.is_carried_over(event) for event in (*copied, user)] == [True, False, False]
+    assert contract.is_carried_over({"event": "user", "metadata": None}) is False
+
+
 def test_contract_imports_only_the_standard_library():
     tree = ast.parse(Path(contract.__file__).read_text(encoding="utf-8"))
     imported = {

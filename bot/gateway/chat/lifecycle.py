@@ -3,7 +3,7 @@
 - :func:`rotate`: the secure step passed, with the auth session bound to a fresh
   conversation id. Rasa's tracker is copied to that id (so the pending question,
   or a complaint form being filled, carries over; the copied messages of the
-  visitor are marked :data:`CARRIED_OVER`), the old id's auth sessions
+  visitor are marked by :func:`bot.contract.carry_over`), the old id's auth sessions
   are revoked and the session names the new id: the cookie the view then sets
   owns only the new id, and the old id is refused with it (403).
 - :func:`end_verification`: revoke a conversation's auth sessions, when the
@@ -16,10 +16,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.contract import carry_over
 from bot.gateway.chat.service import current_service
 from bot.gateway.chat.state import ChatState
 from bot.gateway.db import db
@@ -27,8 +27,6 @@ from bot.gateway.rasa import AssistantUnavailable
 from bot.records.verification import conversation_verified, revoke_conversation
 
 logger = logging.getLogger(__name__)
-
-CARRIED_OVER = "carried_over"  # user-event metadata: copied from the chat's old id
 
 
 def rotate(state: ChatState, fresh: str) -> None:
@@ -40,7 +38,7 @@ def rotate(state: ChatState, fresh: str) -> None:
     rasa = current_service().rasa
     old = state.conversation_id
     try:
-        rasa.replace_events(fresh, [carried_over(event) for event in rasa.events(old)])
+        rasa.replace_events(fresh, [carry_over(event) for event in rasa.events(old)])
     except AssistantUnavailable as exc:
         logger.warning("chat %s…: verified conversation not moved: %s", old[:6], exc)
         end_verification(fresh, why="not moved")
@@ -48,19 +46,6 @@ def rotate(state: ChatState, fresh: str) -> None:
     end_verification(old, why="rotated")
     state.conversation_id = fresh
     logger.info("chat %s… verified: continues as %s…", old[:6], fresh[:6])
-
-
-def carried_over(event: dict[str, Any]) -> dict[str, Any]:
-    """A tracker event as copied to the new id; a person's message says it was copied.
-
-    The old conversation keeps its own events, so a reader that counts what
-    people typed (desk figures, learning inbox) must skip the marked copies to
-    count each message once.
-    """
-    if event.get("event") != "user":
-        return event
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
-    return {**event, "metadata": {**metadata, CARRIED_OVER: True}}
 
 
 def end_verification(conversation_id: str, *, why: str) -> None:

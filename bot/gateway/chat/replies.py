@@ -17,8 +17,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from bot.contract import AUTHENTICATED, AUTHENTICATION_FAILED
-from bot.nlu.normalize import normalize_text
-from bot.records.identifiers import classify_identifier, normalize_ticket_id
+from bot.records.identifiers import normalize_ticket_id
 
 MAX_BUTTONS = 12
 MAX_BUTTON_TITLE = 40
@@ -37,10 +36,6 @@ _TEL_RE = re.compile(r"^tel:\+?[0-9\-]{3,20}$")
 _CONTROL_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
-_NUMBER_RUN_RE = re.compile(r"[0-9]{6,}[Xx]?")
-_PASSWORD_WORD_RE = re.compile(r"密码|密碼|password", re.I)
-# Spaces, dashes and dots between two digits (or before the ID's check letter X).
-_DIGIT_GAP_RE = re.compile(r"(?<=[0-9])[\s\-_.·‐‑–—]+(?=[0-9Xx])")
 
 
 @dataclass
@@ -57,30 +52,6 @@ def clean_text(text: str) -> str:
     """What a visitor typed, without control and direction-override characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL_RE.sub("", text).strip()
-
-
-def looks_like_secret(text: str, *, secure_step_open: bool) -> bool:
-    """Whether a chat message seems to carry an identifier or a query password.
-
-    The text is read as the assistant's NLU would read it
-    (:func:`bot.nlu.normalize.normalize_text`: full-width and Chinese digits,
-    grouped digits joined), and once more with every space, dash or dot between
-    two digits dropped ("1 2 3 4 5 6"), so grouping a number never lets it through.
-    While the verification form is open, any 6-digit number or identifier is
-    refused (it belongs in the form, and the password must never reach Rasa).
-    At other times only a 6-digit number next to an identifier or the word
-    密码 is refused, so that amounts and ticket numbers still pass.
-    """
-    normalized = normalize_text(text)
-    runs = {
-        *_NUMBER_RUN_RE.findall(normalized),
-        *_NUMBER_RUN_RE.findall(_DIGIT_GAP_RE.sub("", normalized)),
-    }
-    six_digits = any(len(run) == 6 and run.isdigit() for run in runs)
-    identifier = any(classify_identifier(run)[0] is not None for run in runs)
-    if secure_step_open:
-        return six_digits or identifier
-    return six_digits and (identifier or bool(_PASSWORD_WORD_RE.search(normalized)))
 
 
 def _safe_link(raw: Any) -> dict[str, str] | None:

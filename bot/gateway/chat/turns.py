@@ -23,10 +23,11 @@ from bot.contract import SYSTEM_INTENTS, parse_intent_payload
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import conversation_state, count_turn, fail, read_body, respond
 from bot.gateway.chat.lifecycle import end_verification
-from bot.gateway.chat.replies import Reply, clean_text, looks_like_secret, parse_reply
+from bot.gateway.chat.replies import Reply, clean_text, parse_reply
 from bot.gateway.chat.service import current_service
 from bot.gateway.chat.state import ChatState
 from bot.gateway.rasa import AssistantUnavailable
+from bot.secrets_guard import looks_like_secret
 
 logger = logging.getLogger(__name__)
 

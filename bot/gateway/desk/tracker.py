@@ -7,6 +7,13 @@ starting with ``/`` are the gateway's own intent messages, e.g. the secure
 step's outcome, and are left out). A conversation is resolved without a
 person when no ``action_handover`` ran in it. The fallback rate is
 ``nlu_fallback`` turns over all such user turns.
+
+A verified web chat goes on under a new id that starts with a copy of the old
+one's events (:func:`bot.contract.carry_over`): the copied messages are not
+counted again (:func:`bot.tracker_store.typed_by_person`), and the new id is
+the same conversation as the old one when the old one is in the range (found
+by the copied messages' ``message_id``): counted once, handed over when
+either part was.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.contract import is_carried_over
 from bot.records.clock import SHANGHAI, local_day_bounds
 from bot.tracker_store import (
     channel_of,
@@ -83,12 +91,14 @@ def tracker_figures(url: str, start: date, end: date) -> TrackerFigures:
             (events.c.type_name == "user")
             | ((events.c.type_name == "action") & (events.c.action_name == HANDOVER_ACTION)),
         )
-        .order_by(events.c.timestamp)
+        .order_by(events.c.timestamp, events.c.id)  # a copy has its original's time
     )
     figures = TrackerFigures()
     first_seen: dict[str, tuple[date, str]] = {}
     handed_over: set[str] = set()
     intents: Counter[str] = Counter()
+    sender_of: dict[str, str] = {}  # message_id -> the conversation it was typed in
+    continues: dict[str, str] = {}  # a verified chat's new id -> its old id
     try:
         with engine.connect() as connection:
             rows = connection.execution_options(yield_per=2000).execute(query)
@@ -97,8 +107,13 @@ def tracker_figures(url: str, start: date, end: date) -> TrackerFigures:
                     handed_over.add(sender)
                     continue
                 fields = event_data(data)
+                message = str(fields.get("message_id") or "")
+                if is_carried_over(fields) and message in sender_of:
+                    continues[sender] = sender_of[message]
                 if not typed_by_person(fields):
                     continue
+                if message:
+                    sender_of[message] = sender
                 figures.user_turns += 1
                 if intent == FALLBACK_INTENT:
                     figures.fallback_turns += 1
@@ -110,6 +125,15 @@ def tracker_figures(url: str, start: date, end: date) -> TrackerFigures:
     except SQLAlchemyError as exc:
         logger.warning("tracker store unreadable: %s", type(exc).__name__)
         return TrackerFigures(unavailable="unreadable")
+    for new, old in continues.items():
+        seen = {new}
+        while old in continues and old not in seen:  # verified twice: the first id
+            seen.add(old)
+            old = continues[old]
+        if new in handed_over:
+            handed_over.add(old)
+        if old in first_seen:
+            first_seen.pop(new, None)
     by_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for day, channel in first_seen.values():
         by_day[day][channel] += 1

@@ -11,7 +11,9 @@ holds a transaction open while it talks to Rasa. Read top-down:
   main-menu key at menus and after answers; any other keys go to the handler
   of the current mode (:attr:`CallDialogue.keys_by_mode`);
 - **the assistant**: a menu item, a button, digits or speech go to Rasa; its
-  reply, rendered by :mod:`.render`, decides the next mode;
+  reply, rendered by :mod:`.render`, decides the next mode; speech that seems
+  to say a password or an identifier (:func:`bot.secrets_guard.spoken_secret`)
+  does not, the caller is asked to keep them for the keypad;
 - **the secure step**: identifier and query password on the keypad, verified
   against the records; Rasa learns only the outcome
   (:func:`bot.contract.secure_step_outcome`);
@@ -69,6 +71,7 @@ from bot.records.verification import verify_identity
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.identifiers import classify_identifier
+from bot.secrets_guard import spoken_secret
 from bot.settings import Settings
 
 logger = logging.getLogger("bot.gateway.voice")
@@ -176,6 +179,10 @@ class CallDialogue:
                 return self._no_match(state, deadline)
             if len(said) > self.flow.listen.max_speech_chars:
                 return self._no_match(state, deadline, lead=self.speaker.prompt("speech_too_long"))
+            if spoken_secret(said):  # Rasa's tracker would keep it: the keypad is for it
+                logger.info("voice call=…%s: speech like a secret kept back", state.call_sid[-6:])
+                lead = self.speaker.prompt("secret_in_speech") + state.reprompt
+                return self.prompter.listen(state, lead, state.mode, state.reprompt)
             return self._ask(state, deadline, text=said)
         return self._no_match(state, deadline)
 

@@ -96,6 +96,27 @@ def test_a_new_conversation_is_picked_up_by_the_next_harvest(
     assert _rows(harvested)["fallback"].text == "住房补贴在哪里领"
 
 
+def test_a_verified_chat_moved_to_a_new_id_is_harvested_once(
+    db_session: Session, tracker_db_url: str
+) -> None:
+    """The new id starts with a copy of web-1 (its miss included): only its own turns count."""
+    moved = {
+        "sender": "web-1-verified", "continues": "web-1", "channel": "webchat",
+        "start": START + 600,
+        "steps": [{"user": "/authenticated"}, {"action": "action_answer_balance"},
+                  {"bot": "您的余额是…"}, {"action": "action_listen"},
+                  {"user": "住房补贴在哪里领", "intent": "nlu_fallback"},
+                  {"action": "action_handle_fallback"}, {"bot": "没听懂，换个说法？"}],
+    }
+    write_conversations(tracker_db_url, [*CONVERSATIONS, moved])
+    result = harvest(db_session, tracker_db_url, now=NOW)
+    db_session.commit()
+    assert (result.conversations, result.found, result.added) == (6, 4, 4)
+    keys = {row.text: row.conversation_key for row in db_session.scalars(select(MissedTurn))}
+    assert keys["我的电话是138****5678 那个钱咋个整"] == conversation_key("web-1")
+    assert keys["住房补贴在哪里领"] == conversation_key("web-1-verified")
+
+
 def test_absent_store_is_reported_and_nothing_is_written(
     db_session: Session, tracker_db_url: str, db_backend: str
 ) -> None:

@@ -10,6 +10,7 @@ from bot import tracker_store
 from bot.gateway.desk import tracker
 from bot.records.clock import shanghai_date
 from tests.bot.gateway.desk.conftest import beijing, make_tracker_db
+from tests.rasa_tracker import write_conversations
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +52,31 @@ def test_figures_per_day_and_channel(tmp_path: Path) -> None:
     assert figures.user_turns == 4 and figures.fallback_turns == 1
     assert figures.fallback_rate == pytest.approx(0.25)
     assert dict(figures.top_intents) == {"greet": 1, "faq": 1, "thank": 1}
+
+
+def test_a_verified_chat_moved_to_a_new_id_counts_once(tracker_db_url: str) -> None:
+    """Rasa's own store: the new id starts with the old one's events, its messages marked."""
+    start = beijing(0).timestamp()
+    write_conversations(tracker_db_url, [
+        {"sender": "web-old", "channel": "webchat", "start": start,
+         "steps": [{"user": "查一下我的余额", "intent": "query_balance"},
+                   {"action": "utter_ask_verification"}, {"user": "/authenticated"}]},
+        {"sender": "web-other", "channel": "webchat", "start": start + 30,
+         "steps": [{"user": "你好", "intent": "greet"}]},
+        {"sender": "web-new", "continues": "web-old", "channel": "webchat",
+         "start": start + 60,
+         "steps": [{"action": "action_answer_balance"}, {"bot": "您的余额是…"},
+                   {"user": "还有贷款呢", "intent": "faq", "label": "faq/loan_limit"},
+                   {"user": "转人工", "intent": "human_agent"}, {"action": "action_handover"}]},
+    ])
+    figures = tracker.tracker_figures(tracker_db_url, shanghai_date(), shanghai_date())
+    assert figures.unavailable is None
+    assert figures.user_turns == 4  # 查一下我的余额 once, not again from the copy
+    assert dict(figures.top_intents) == {"query_balance": 1, "greet": 1, "faq": 1,
+                                         "human_agent": 1}
+    assert figures.conversations == 2  # web-old and web-new are one chat
+    assert figures.conversations_by_day[shanghai_date()] == {"webchat": 2}
+    assert figures.resolved_without_person == 1  # the chat was handed over after the move
 
 
 def test_empty_range_has_no_rates(tmp_path: Path) -> None:

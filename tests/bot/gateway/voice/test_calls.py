@@ -134,6 +134,20 @@ def test_a_policy_question_by_speech(gateway: LiveGateway) -> None:
     phone.hang_up()
 
 
+def test_a_password_or_id_said_never_reaches_the_assistant(gateway: LiveGateway, stack) -> None:  # type: ignore[no-untyped-def]
+    phone = call(gateway)
+    sent_before = len(gateway.rasa_requests.bodies)
+    for said in ("我的密码是一二三四五六", "身份证号510104199001011234"):
+        heard = phone.say(said)
+        assert heard.text.startswith("为了您的信息安全，请不要说出密码或证件号码"), heard.text
+        assert "查询公积金账户余额请按一" in heard.text  # the menu again: the call goes on
+    assert len(gateway.rasa_requests.bodies) == sent_before
+    answer = phone.say("公积金贷款利率现在是多少")
+    assert "百分之二点六" in answer.text
+    phone.hang_up()
+    assert b"510104199001011234" not in stack.tracker_db.read_bytes()
+
+
 def test_a_complaint_with_ticket_and_sms(gateway: LiveGateway) -> None:
     phone = call(gateway)
     category = phone.say("我要投诉")

@@ -197,6 +197,67 @@ def test_speech_is_sent_as_the_callers_text(twilio: Twilio, rasa: StandInRasa) -
     assert (rasa.last["kind"], rasa.last["text"]) == ("text", "我要查余额")
 
 
+SECRET_LINE = "为了您的信息安全，请不要说出密码或证件号码，需要查询时我会请您用按键输入。"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "我的密码是一二三四五六",
+        "身份证号510104199001011234",
+        "我身份证号是五一零一零四 一九八五零三一五 零零一七",
+        "密码 幺三五 七九洞",
+        "公积金账号一二三四五六七八九零一二",
+    ],
+)
+def test_a_password_or_identifier_said_never_reaches_the_assistant(
+    twilio: Twilio, rasa: StandInRasa, db_url: str, caplog, said: str  # type: ignore[no-untyped-def]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    start(twilio)
+    doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), SpeechResult=said)
+    assert rasa.bodies == []
+    heard = spoken(doc)
+    assert heard.startswith(SECRET_LINE)
+    assert MAIN_MENU_WORDS in heard  # the same prompt again: the call goes on
+    assert doc.xpath("//Gather/@action") == ["turn?t=2"]
+    assert said not in caplog.text
+    # The next question is the assistant's again, and no miss was counted.
+    twilio.twiml("/voice/turn?t=2", CallSid=call_sid(), SpeechResult="我想提取2万元")
+    assert [body["text"] for body in rasa.bodies] == ["我想提取2万元"]
+    with session_scope(db_url) as session:
+        state = session.scalar(select(VoiceCallState))
+        assert state is not None and state.no_match == 0
+
+
+def test_a_secret_said_as_the_answer_to_a_question_is_kept_back_too(
+    twilio: Twilio, rasa: StandInRasa
+) -> None:
+    start(twilio)
+    rasa.answer({"text": "请您具体说说发生了什么。",
+                 "response": "utter_ask_complaint_description"})
+    twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), SpeechResult="投诉")
+    doc = twilio.twiml("/voice/turn?t=2", CallSid=call_sid(),
+                       SpeechResult="窗口不给办，我身份证号510104198503150017")
+    assert [body["text"] for body in rasa.bodies] == ["投诉"]
+    assert spoken(doc) == SECRET_LINE + "请您具体说说发生了什么。"
+    assert doc.xpath("//Gather/@input") == ["dtmf speech"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["我想提取2万元", "我想提取两万元", "投诉单号TS二六一一二七零零零三", "电话幺三八幺二三四五六七八",
+     "密码忘了怎么办", "贷款50万贷20年每月还多少"],
+)
+def test_ordinary_speech_with_numbers_still_reaches_the_assistant(
+    twilio: Twilio, rasa: StandInRasa, said: str
+) -> None:
+    start(twilio)
+    doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), SpeechResult=said)
+    assert (rasa.last["kind"], rasa.last["text"]) == ("text", said)
+    assert SECRET_LINE not in spoken(doc)
+
+
 def offer_buttons(twilio: Twilio, rasa: StandInRasa, *buttons: dict[str, str]):  # type: ignore[no-untyped-def]
     start(twilio)
     rasa.answer({"text": "请选择。", "buttons": list(buttons)})
