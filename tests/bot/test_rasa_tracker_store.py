@@ -59,7 +59,8 @@ def test_the_endpoint_files_store_hides_parameters(tracker_db_url: str) -> None:
                "TRACKER_DB_NAME": url.database, "TRACKER_DB_USER": url.username,
                "TRACKER_DB_PASSWORD": url.password or "",
                "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook", "REDIS_HOST": "127.0.0.1",
-               "REDIS_PORT": "6379", "REDIS_LOCK_DB": "1", "REDIS_PASSWORD": ""}
+               "REDIS_PORT": "6379", "REDIS_LOCK_DB": "1", "REDIS_PASSWORD": "",
+               "ACTION_SERVER_SECRET": "x" * 48}
     outcome = _in_rasa(endpoints, env, overrides)
     assert outcome["store"] == STORE_CLASS
     assert outcome["kept"] >= 1  # the first save is in the store

@@ -162,8 +162,8 @@ def _production(**extra: str) -> dict[str, str]:
     import secrets
 
     return {"HOTLINE_ENV": "production", "DATABASE_URL": "postgresql://db/hotline",
-            "RASA_TOKEN": secrets.token_urlsafe(32), "SECRET_KEY": secrets.token_urlsafe(32),
-            "GATEWAY_CHANNEL_SECRET": secrets.token_urlsafe(32),
+            "RASA_TOKEN": secrets.token_urlsafe(48), "SECRET_KEY": secrets.token_urlsafe(48),
+            "GATEWAY_CHANNEL_SECRET": secrets.token_urlsafe(48),
             "TWILIO_AUTH_TOKEN": secrets.token_hex(16), **extra}
 
 

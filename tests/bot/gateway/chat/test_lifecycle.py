@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import time
 from datetime import timedelta
 
@@ -200,11 +201,13 @@ def test_production_cookie_is_host_prefixed(chat_settings, clock):
         chat_settings,
         env="production",
         database_url=chat_settings.database_url,
-        secret_key="a-production-secret-key-of-32-characters-or-more",
-        rasa_token="a-production-rasa-token",
-        gateway_channel_secret="a-production-channel-secret",
+        # production keys must be strong, and production shares the rate limits in Redis
+        secret_key=secrets.token_urlsafe(48),
+        rasa_token=secrets.token_urlsafe(48),
+        gateway_channel_secret=secrets.token_urlsafe(48),
         twilio_auth_token="a-production-twilio-token",
         public_base_url="https://96319.example.cn",
+        redis_url="redis://127.0.0.1:6379/0",
     )
     app = create_app(
         {
