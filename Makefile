@@ -12,6 +12,7 @@ help:
 	@echo "make bench  benchmark: training, start-up, memory, per-turn latency"
 	@echo "make lock   regenerate requirements/*.lock after changing a pin in pyproject.toml"
 	@echo "make audit  known vulnerabilities in the locked packages (pip-audit)"
+	@echo "make retention  delete or mask personal data past its period (retention.yml; DRY_RUN=1 counts)"
 
 setup:
 	@bash scripts/setup.sh
