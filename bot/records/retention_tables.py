@@ -49,6 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.records.account_models import AuthFailure, AuthSession, AuthSourceEvent
 from bot.records.identifiers import has_unmasked_number, mask_phone, mask_text
+from bot.records.redaction import redact_text
 from bot.records.service_models import (
     CallbackRequest,
     CallbackStatus,
@@ -124,8 +125,10 @@ def _mask_complaint(session: Session, row: Complaint, now: datetime) -> None:
     row.description = masked_text(row.description) or ""
     row.location = masked_text(row.location)
     row.reply = masked_text(row.reply)
+    # The transcript as a newly filed one is kept (bot.records.redaction, the
+    # capture's own masking): numbers said in words, references and amounts too.
     row.transcript = [
-        {**turn, "text": masked_text(turn.get("text"))} if isinstance(turn, dict) else turn
+        {**turn, "text": redact_text(turn.get("text"))} if isinstance(turn, dict) else turn
         for turn in row.transcript or []
     ]
     trail = select(ComplaintEvent).where(ComplaintEvent.complaint_id == row.id)

@@ -58,6 +58,8 @@ NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
 ID_NUMBER = "510104198503150017"
 PHONE = "13812345678"
 CALLER = "+8613812345678"
+# Said, not typed: the ID in words and an amount, as an old raw transcript holds them.
+SPOKEN_TURN = "身份证五幺零幺零四幺九八五零三幺五零零幺七，取了三万五千元"
 PERIODS = {
     "tracker_events": 180, "auth_failures": 30, "auth_source_events": 30, "auth_sessions": 30,
     "staff_login_failures": 30, "staff_sessions": 30, "voice_call_working_data": 1,
@@ -88,7 +90,8 @@ def _complaint(session: Session, key: str, status: ComplaintStatus, changed: dat
     )
     # Filed before transcripts were masked on capture: the job must mask what is left.
     complaint.transcript = [{"role": "user", "text": f"身份证{ID_NUMBER}", "at": changed.isoformat()},
-                            {"role": "bot", "text": "请问在哪里办理的？", "at": changed.isoformat()}]
+                            {"role": "bot", "text": "请问在哪里办理的？", "at": changed.isoformat()},
+                            {"role": "user", "text": SPOKEN_TURN, "at": changed.isoformat()}]
     complaint.status = status
     complaint.reply = f"已回电{PHONE}说明情况" if status is ComplaintStatus.closed else None
     complaint.updated_at = changed
@@ -229,8 +232,8 @@ def test_a_closed_complaint_is_masked_after_the_period_and_open_ones_never(
     assert masked.contact_phone == "138****5678"
     assert masked.description == "窗口态度差，我的电话138****5678"
     assert masked.reply == "已回电138****5678说明情况"
-    assert [turn["text"] for turn in masked.transcript] == ["身份证510104********0017",
-                                                            "请问在哪里办理的？"]
+    assert [turn["text"] for turn in masked.transcript] == [
+        "身份证510104********0017", "请问在哪里办理的？", "身份证510104********0017,取了***元"]
     assert masked.location == "后子门大厅" and masked.status is ComplaintStatus.closed
     trail = db_session.scalars(select(ComplaintEvent).where(
         ComplaintEvent.complaint_id == masked.id).order_by(ComplaintEvent.id)).all()
