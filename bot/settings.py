@@ -184,6 +184,8 @@ class Settings:
     sms_retry_base_seconds: int = 30
     sms_retry_max_seconds: int = 3600
     sms_twilio_timeout_seconds: int = 10
+    # Another address for Twilio's REST API (a local stand-in in tests); empty: Twilio's.
+    sms_twilio_api_base: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -248,6 +250,8 @@ class Settings:
                       "SMS_TWILIO_TIMEOUT_SECONDS": self.sms_twilio_timeout_seconds})
         if self.sms_retry_max_seconds < self.sms_retry_base_seconds:
             raise SettingsError("SMS_RETRY_MAX_SECONDS must be at least SMS_RETRY_BASE_SECONDS")
+        if self.is_production and self.sms_twilio_api_base:
+            raise SettingsError("SMS_TWILIO_API_BASE is for tests: leave it empty in production")
         if not 0 <= self.release_tolerance < 1:
             raise SettingsError(
                 f"RELEASE_TOLERANCE must be at least 0 and below 1, got {self.release_tolerance}"
@@ -384,5 +388,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sms_retry_max_seconds=_int(env, "SMS_RETRY_MAX_SECONDS", defaults.sms_retry_max_seconds),
         sms_twilio_timeout_seconds=_int(env, "SMS_TWILIO_TIMEOUT_SECONDS",
                                         defaults.sms_twilio_timeout_seconds),
+        sms_twilio_api_base=(env.get("SMS_TWILIO_API_BASE") or "").strip().rstrip("/"),
     )
     return settings.validate()

@@ -56,8 +56,10 @@ def claim_lease_seconds(settings: Settings) -> int:
 def twilio_client(settings: Settings, api_base: str | None = None) -> Any:
     """Twilio's REST client with the request time-out of ``SMS_TWILIO_TIMEOUT_SECONDS``.
 
-    ``api_base`` (tests, a local stand-in) replaces ``https://api.twilio.com``.
+    ``api_base`` (default ``SMS_TWILIO_API_BASE``; tests, a local stand-in)
+    replaces ``https://api.twilio.com``.
     """
+    api_base = api_base or settings.sms_twilio_api_base or None
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
