@@ -184,6 +184,8 @@ class Settings:
     sms_retry_base_seconds: int = 30
     sms_retry_max_seconds: int = 3600
     sms_twilio_timeout_seconds: int = 10
+    # An SMS still waiting this long after it was queued is given up (failed).
+    sms_max_age_hours: int = 24
     # Another address for Twilio's REST API (a local stand-in in tests); empty: Twilio's.
     sms_twilio_api_base: str = ""
     extra: dict[str, str] = field(default_factory=dict)
@@ -247,7 +249,8 @@ class Settings:
         _at_least(1, {"SMS_POLL_SECONDS": self.sms_poll_seconds,
                       "SMS_MAX_ATTEMPTS": self.sms_max_attempts,
                       "SMS_RETRY_BASE_SECONDS": self.sms_retry_base_seconds,
-                      "SMS_TWILIO_TIMEOUT_SECONDS": self.sms_twilio_timeout_seconds})
+                      "SMS_TWILIO_TIMEOUT_SECONDS": self.sms_twilio_timeout_seconds,
+                      "SMS_MAX_AGE_HOURS": self.sms_max_age_hours})
         if self.sms_retry_max_seconds < self.sms_retry_base_seconds:
             raise SettingsError("SMS_RETRY_MAX_SECONDS must be at least SMS_RETRY_BASE_SECONDS")
         if self.is_production and self.sms_twilio_api_base:
@@ -388,6 +391,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sms_retry_max_seconds=_int(env, "SMS_RETRY_MAX_SECONDS", defaults.sms_retry_max_seconds),
         sms_twilio_timeout_seconds=_int(env, "SMS_TWILIO_TIMEOUT_SECONDS",
                                         defaults.sms_twilio_timeout_seconds),
+        sms_max_age_hours=_int(env, "SMS_MAX_AGE_HOURS", defaults.sms_max_age_hours),
         sms_twilio_api_base=(env.get("SMS_TWILIO_API_BASE") or "").strip().rstrip("/"),
     )
     return settings.validate()

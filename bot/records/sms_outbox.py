@@ -141,6 +141,21 @@ def expire_claims(session: Session, *, now: datetime | None = None) -> int:
     return expired
 
 
+def give_up_old(session: Session, *, max_age_hours: int, now: datetime | None = None) -> int:
+    """Rows still waiting long after they were queued: ``failed`` (a notice that
+    comes a day late says something false or stale)."""
+    result = session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.status == SmsStatus.pending,
+               SmsMessage.created_at < utc_now(now) - timedelta(hours=max_age_hours))
+        .values(status=SmsStatus.failed, error="too old to send", next_attempt_at=None)
+        .execution_options(synchronize_session=False))
+    old = _changed(result)
+    if old:
+        logger.warning("%d SMS waited over %d hours: given up", old, max_age_hours)
+    return old
+
+
 # ----------------------------------------------------------------- delivery
 
 

@@ -163,10 +163,13 @@ class OutboxSender:
         return SmsStatus.failed
 
     def run_once(self, *, limit: int = 50, now: datetime | None = None) -> Round:
-        """Expire stale claims, then one attempt at each due row (up to ``limit``)."""
+        """Expire stale claims, give up rows older than ``SMS_MAX_AGE_HOURS``, then
+        one attempt at each due row (up to ``limit``)."""
         done = Round()
         with session_scope(self.settings.database_url) as session:
             done.expired = sms_outbox.expire_claims(session, now=now)
+            done.failed = sms_outbox.give_up_old(
+                session, max_age_hours=self.settings.sms_max_age_hours, now=now)
             due = sms_outbox.due_ids(session, now=now, limit=limit)
         for message_id in due:
             status = self.send_one(message_id, now=now)

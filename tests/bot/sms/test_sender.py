@@ -207,3 +207,15 @@ def test_a_write_while_the_sms_is_in_flight_does_not_lose_it(
     assert row(db_url, first).status is SmsStatus.sent
     assert row(db_url, other).error == "touched"
     assert len(twilio.created) == 1
+
+
+def test_an_sms_waiting_too_long_is_given_up_not_sent(db_url: str, twilio: FakeTwilio) -> None:
+    old, fresh = queue(db_url, 2)
+    with session_scope(db_url) as session:
+        session.execute(text("UPDATE sms_outbox SET created_at = :at WHERE id = :id"),
+                        {"at": utc_now() - timedelta(hours=25), "id": old})
+    done = sender(db_url, twilio, SMS_MAX_AGE_HOURS="24").run_once()
+    assert (done.failed, done.sent) == (1, 1)
+    assert (row(db_url, old).status, row(db_url, old).error) == (SmsStatus.failed,
+                                                                 "too old to send")
+    assert row(db_url, fresh).status is SmsStatus.sent and len(twilio.created) == 1
