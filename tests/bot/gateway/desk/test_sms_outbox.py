@@ -68,6 +68,7 @@ def test_a_supervisor_sees_counts_and_masked_rows_and_filters(
     assert "已送达 1" in html and "未送达 1" in html
     assert "139****0001" in html and "13912340001" not in html and BODY not in html
     assert "Twilio 21610 (HTTP 400)" in html and "错误码 30003" in html
+    assert "等待短信平台答复超时" in html and "可能让对方收到两条" in html
     assert html.count("重新发送</button>") == 3  # failed, unknown, undelivered
     failed = as_supervisor.get("/desk/sms?status=failed").get_data(as_text=True)
     assert "139****0001" in failed and "139****0002" not in failed
