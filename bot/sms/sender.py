@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,13 +94,14 @@ class OutboxSender:
         self.settings = settings
         self.enabled = twilio_configured(settings)
         self._client_factory = client_factory or (lambda: twilio_client(settings, api_base))
-        self._client: Any = None
+        self._local = threading.local()  # one client per thread (the gateway's are many)
         self._rng = rng or random.Random()
 
     def _twilio(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._client_factory()
+        return client
 
     def _callback_url(self, message_id: int) -> str | None:
         base = self.settings.public_base_url
