@@ -176,6 +176,18 @@ class Settings:
     # or rolled back to (both make their file the newest).
     release_models_dir: str = str(VAR_DIR / "models")
     rasa_model_dir: str = str(VAR_DIR / "models")
+    # SMS sender (issue 10, bot/sms): poll interval of `python -m bot.sms`,
+    # attempts per SMS, back-off (exponential with jitter, capped), and the
+    # time-out of one request to Twilio.
+    sms_poll_seconds: int = 5
+    sms_max_attempts: int = 6
+    sms_retry_base_seconds: int = 30
+    sms_retry_max_seconds: int = 3600
+    sms_twilio_timeout_seconds: int = 10
+    # An SMS still waiting this long after it was queued is given up (failed).
+    sms_max_age_hours: int = 24
+    # Another address for Twilio's REST API (a local stand-in in tests); empty: Twilio's.
+    sms_twilio_api_base: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -233,6 +245,16 @@ class Settings:
                 "VOICE_TURN_DEADLINE_MS must be 1000-12000 (Twilio gives up after 15 s), "
                 f"got {self.voice_turn_deadline_ms}"
             )
+        # SMS sender (issue 10)
+        _at_least(1, {"SMS_POLL_SECONDS": self.sms_poll_seconds,
+                      "SMS_MAX_ATTEMPTS": self.sms_max_attempts,
+                      "SMS_RETRY_BASE_SECONDS": self.sms_retry_base_seconds,
+                      "SMS_TWILIO_TIMEOUT_SECONDS": self.sms_twilio_timeout_seconds,
+                      "SMS_MAX_AGE_HOURS": self.sms_max_age_hours})
+        if self.sms_retry_max_seconds < self.sms_retry_base_seconds:
+            raise SettingsError("SMS_RETRY_MAX_SECONDS must be at least SMS_RETRY_BASE_SECONDS")
+        if self.is_production and self.sms_twilio_api_base:
+            raise SettingsError("SMS_TWILIO_API_BASE is for tests: leave it empty in production")
         if not 0 <= self.release_tolerance < 1:
             raise SettingsError(
                 f"RELEASE_TOLERANCE must be at least 0 and below 1, got {self.release_tolerance}"
@@ -361,5 +383,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         release_tolerance=_float(env, "RELEASE_TOLERANCE", defaults.release_tolerance),
         release_models_dir=env.get("RELEASE_MODELS_DIR") or defaults.release_models_dir,
         rasa_model_dir=env.get("RASA_MODEL_DIR") or defaults.rasa_model_dir,
+        # SMS sender (issue 10)
+        sms_poll_seconds=_int(env, "SMS_POLL_SECONDS", defaults.sms_poll_seconds),
+        sms_max_attempts=_int(env, "SMS_MAX_ATTEMPTS", defaults.sms_max_attempts),
+        sms_retry_base_seconds=_int(env, "SMS_RETRY_BASE_SECONDS",
+                                    defaults.sms_retry_base_seconds),
+        sms_retry_max_seconds=_int(env, "SMS_RETRY_MAX_SECONDS", defaults.sms_retry_max_seconds),
+        sms_twilio_timeout_seconds=_int(env, "SMS_TWILIO_TIMEOUT_SECONDS",
+                                        defaults.sms_twilio_timeout_seconds),
+        sms_max_age_hours=_int(env, "SMS_MAX_AGE_HOURS", defaults.sms_max_age_hours),
+        sms_twilio_api_base=(env.get("SMS_TWILIO_API_BASE") or "").strip().rstrip("/"),
     )
     return settings.validate()

@@ -15,7 +15,9 @@ Schema owner for migration ``0003_voice``; conventions are those of
   TwiML answered, so a retried webhook gets the same answer without running
   the turn again. Deleted when the call ends.
 - :class:`SmsMessage` is the SMS outbox: every SMS the gateway sends or, when
-  no Twilio credentials are configured, would send.
+  no Twilio credentials are configured, would send; its attempts, back-off and
+  claim (:mod:`bot.records.sms_outbox`, migration ``0009_sms_retries``) and the
+  delivery status Twilio reports for it.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.records.base import Base, enum_column
@@ -47,9 +49,11 @@ class TurnStatus(str, enum.Enum):
 
 
 class SmsStatus(str, enum.Enum):
-    pending = "pending"   # in the outbox; sent by Twilio when credentials are configured
+    pending = "pending"   # waiting for its first or next attempt (next_attempt_at)
+    sending = "sending"   # claimed by one sender until claimed_until
     sent = "sent"         # accepted by Twilio (provider_sid set)
-    failed = "failed"     # Twilio refused it or could not be reached (error set)
+    failed = "failed"     # refused for good, or every attempt used (error set)
+    unknown = "unknown"   # the request may have reached Twilio: never re-sent blindly
 
 
 class VoiceCall(Base):
@@ -122,7 +126,8 @@ class SmsMessage(Base):
     """An SMS to a caller: at most one per purpose and reference (e.g. per ticket)."""
 
     __tablename__ = "sms_outbox"
-    __table_args__ = (UniqueConstraint("purpose", "reference"),)
+    __table_args__ = (UniqueConstraint("purpose", "reference"),
+                      Index("ix_sms_outbox_status_next_attempt_at", "status", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_number: Mapped[str] = mapped_column(String(16))
@@ -133,5 +138,16 @@ class SmsMessage(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(200))
     call_sid: Mapped[str | None] = mapped_column(String(CALL_SID_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Sending (issue 10): attempts made, when the next may start, the claim of
+    # the one sender working on it, and when the last attempt was made.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Twilio's delivery status (StatusCallback): queued, sent, delivered,
+    # undelivered, failed…; its error code; when it was last reported.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_error: Mapped[str | None] = mapped_column(String(16))
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

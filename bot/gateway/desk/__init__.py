@@ -12,6 +12,7 @@ knowledge base, 政策知识库; forms in :mod:`.knowledge_forms`), :mod:`.relea
 retrain and publish the model), :mod:`.overview` (service figures, charts, CSV export),
 :mod:`.accounts` (log-in pages, password, staff administration),
 :mod:`.lockouts` (locked depositor accounts, the supervisor's unlock),
+:mod:`.sms_outbox` (the SMS outbox and delivery reports, supervisors only),
 :mod:`.second_factor` (supervisors' TOTP step after the password),
 :mod:`.tracker` (read-only figures from the Rasa tracker store),
 :mod:`.charts` (SVG geometry). ``python -m bot.gateway.desk.create_supervisor``
@@ -49,4 +50,5 @@ from bot.gateway.desk import (  # noqa: E402,F401
     queues,
     releases,
     second_factor,
+    sms_outbox,
 )

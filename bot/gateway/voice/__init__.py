@@ -15,7 +15,8 @@
 - :mod:`.readout`: numbers, dates and amounts read the way a clerk reads them;
 - :mod:`.security`: signatures and the URL Twilio signed, log redaction;
 - :mod:`.sms`: SMS to callers, the complaint ticket and a policy answer in
-  full (Twilio, or the outbox table);
+  full (the outbox; the first attempt at once, :mod:`bot.sms` retries), and
+  their delivery reports (``POST /voice/sms-status``);
 - :mod:`.store`: call records, call state, processed turns;
 - :mod:`.simulator`: ``python -m bot.gateway.voice.simulator``, a phone on the terminal.
 

@@ -6,15 +6,23 @@ reference (a retried webhook does not send a second SMS): the ticket id for
 a complaint, the call and the answer version for a policy answer, the
 account and the moment of the lock for a lock notice. When
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM_NUMBER`` are
-set, :meth:`SmsSender.deliver` sends it through Twilio's REST API, in a
-background thread so that the caller does not wait, and records the outcome;
-otherwise it stays ``pending`` in the outbox for staff (and for the tests,
-which never touch the network).
+set, :meth:`SmsSender.deliver_later` makes the first attempt at once, in a
+background thread so that the caller does not wait
+(:class:`bot.sms.sender.OutboxSender`: the row is claimed, so the sender
+process never sends it too); what fails for a passing reason is retried with
+back-off by ``python -m bot.sms``. Without credentials it stays ``pending``
+in the outbox (and the tests never touch the network). The caller is told
+the SMS *will* be sent (``flows/voice.yml``), never that it has arrived.
+
+:func:`sms_status_callback` is Twilio's delivery report for one message
+(``POST /voice/sms-status``, signature-checked with every voice webhook).
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -28,8 +36,10 @@ from bot.records.account_models import FundAccount
 from bot.records.identifiers import mask_account, mask_phone, normalize_phone
 from bot.records.complaints import find_complaint
 from bot.records.knowledge import answer_by_version
+from bot.records.sms_outbox import record_delivery
 from bot.records.voice_models import SmsMessage, SmsStatus
 from bot.settings import Settings
+from bot.sms.sender import OutboxSender
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +75,8 @@ class SmsSender:
                  client_factory: Callable[[], Any] | None = None) -> None:
         self.settings = settings
         self.templates = templates
-        default_token = Settings().twilio_auth_token
-        self.enabled = bool(
-            settings.twilio_account_sid
-            and settings.twilio_from_number
-            and settings.twilio_auth_token
-            and settings.twilio_auth_token != default_token
-        )
-        self._client_factory = client_factory or self._twilio_client
-
-    def _twilio_client(self) -> Any:
-        from twilio.rest import Client
-
-        return Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+        self._outbox = OutboxSender(settings, client_factory=client_factory)
+        self.enabled = self._outbox.enabled
 
     def queue_complaint_ticket(self, session: Session, *, ticket_id: str, caller_number: str | None,
                                call_sid: str, now: datetime | None = None) -> SmsMessage | None:
@@ -193,29 +192,19 @@ class SmsSender:
             SmsMessage.purpose == purpose, SmsMessage.reference == reference))
 
     def deliver(self, message_id: int) -> SmsStatus:
-        """Send one queued SMS through Twilio and record the outcome."""
+        """The first attempt at a queued SMS, now; its status after it.
+
+        Without Twilio credentials the row stays ``pending``. A row another
+        sender holds, or one already sent, is left alone (its status is
+        returned). A temporary failure leaves it ``pending`` for the sender
+        process (``python -m bot.sms``) to retry with back-off.
+        """
+        status = self._outbox.send_one(message_id)
+        if status is not None:
+            return status
         with session_scope(self.settings.database_url) as session:
             message = session.get(SmsMessage, message_id)
-            if message is None or message.status is not SmsStatus.pending:
-                return message.status if message else SmsStatus.failed
-            if not self.enabled:
-                return SmsStatus.pending
-            try:
-                sent = self._client_factory().messages.create(
-                    to="+86" + message.to_number,
-                    from_=self.settings.twilio_from_number,
-                    body=message.body,
-                )
-            except Exception as exc:  # noqa: BLE001 - any failure is recorded, not raised
-                message.status = SmsStatus.failed
-                message.error = f"{exc.__class__.__name__}: {exc}"[:200]
-                logger.warning("SMS %d to %s failed: %s", message.id,
-                               mask_phone(message.to_number), exc.__class__.__name__)
-                return message.status
-            message.status = SmsStatus.sent
-            message.provider_sid = str(getattr(sent, "sid", "") or "")[:64] or None
-            message.sent_at = utc_now()
-            return message.status
+            return message.status if message is not None else SmsStatus.failed
 
     def deliver_later(self, message_id: int) -> None:
         """Send in the background when Twilio is configured (the caller does not wait)."""
@@ -229,3 +218,33 @@ class SmsSender:
             self.deliver(message_id)
         except Exception:  # noqa: BLE001 - a background thread must not die loudly
             logger.exception("SMS %d could not be delivered", message_id)
+
+
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+ERROR_CODE = re.compile(r"[0-9]{1,10}")
+
+
+def sms_status_callback(settings: Settings, form: Mapping[str, str],
+                        args: Mapping[str, str]) -> bool:
+    """Record one delivery report of Twilio's (already signature-checked).
+
+    ``MessageSid``, ``MessageStatus`` and ``ErrorCode`` come from the form,
+    the outbox row from the callback URL's ``outbox`` (set when the message
+    was created). Idempotent and order-tolerant; False when the report
+    changed nothing (a duplicate, an older status, an unknown message).
+    """
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    code = (form.get("ErrorCode") or "").strip()
+    outbox = args.get("outbox", "")
+    if not MESSAGE_SID.fullmatch(sid) or not status:
+        logger.warning("SMS status report without a message SID or status: ignored")
+        return False
+    message_id = int(outbox) if outbox.isdigit() and len(outbox) < 12 else None
+    with session_scope(settings.database_url) as session:
+        changed = record_delivery(session, provider_sid=sid, delivery_status=status,
+                                  error_code=code if ERROR_CODE.fullmatch(code) else None,
+                                  message_id=message_id)
+    logger.info("SMS %s…%s: %s%s%s", sid[:2], sid[-6:], status,
+                f" (error {code})" if code else "", "" if changed else " (no change)")
+    return changed

@@ -5,6 +5,9 @@ Configure the Twilio number with:
 - "A call comes in": ``POST {PUBLIC_BASE_URL}/voice/incoming``
 - "Call status changes": ``POST {PUBLIC_BASE_URL}/voice/status`` (completed)
 
+``POST /voice/sms-status`` is each SMS's delivery report: the sender names it
+as the message's StatusCallback, nothing to configure in the console.
+
 The other endpoints are reached through the TwiML the gateway answers
 (``<Gather action>``, ``<Redirect>``, ``<Dial action>``), as relative URLs.
 Every request must carry a valid ``X-Twilio-Signature`` (403 otherwise);
@@ -15,10 +18,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.gateway.voice.call import Params, VoiceService
 from bot.gateway.voice.security import public_url, signature_ok
+from bot.gateway.voice.sms import sms_status_callback
 
 logger = logging.getLogger("bot.gateway.voice")
 
@@ -86,6 +91,17 @@ def dial() -> Response:
 def status() -> Response:
     """Twilio's status callback: the call ended (duration, final status)."""
     return _answer("status")
+
+
+@bp.post("/sms-status")
+def sms_status() -> Response:
+    """Twilio's delivery report for one SMS (the sender sets this StatusCallback)."""
+    try:
+        sms_status_callback(current_app.config["HOTLINE_SETTINGS"], request.form, request.args)
+    except SQLAlchemyError:
+        logger.exception("voice: an SMS delivery report could not be recorded")
+        return Response(status=503)
+    return Response(status=204)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

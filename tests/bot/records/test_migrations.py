@@ -172,3 +172,39 @@ def test_migration_0004_adds_and_removes_only_the_learning_inbox(empty_db_url: s
         assert set(inspect(engine).get_table_names()) == before
     finally:
         engine.dispose()
+
+
+def test_migration_0009_keeps_the_outbox_and_widens_its_statuses(empty_db_url: str) -> None:
+    """Rows already in the outbox get 0 attempts; ``sending`` and ``unknown`` are
+    allowed after it and mapped back (pending, failed) when it is undone."""
+    upgrade(empty_db_url, "0008")
+    engine = make_engine(empty_db_url)
+    insert = text("INSERT INTO sms_outbox (to_number, body, purpose, reference, status, "
+                  "created_at) VALUES ('13800000000', 'b', 'p', :ref, :status, CURRENT_TIMESTAMP)")
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert, {"ref": "old", "status": "sent"})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"ref": "early", "status": "unknown"})
+        upgrade(empty_db_url, "0009")
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT attempts, status FROM sms_outbox")).all() == [
+                (0, "sent")]
+            connection.execute(text(
+                "INSERT INTO sms_outbox (to_number, body, purpose, reference, status, created_at, "
+                "attempts) VALUES ('1', 'b', 'p', 'u', 'unknown', CURRENT_TIMESTAMP, 1), "
+                "('1', 'b', 'p', 's', 'sending', CURRENT_TIMESTAMP, 1)"))
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"ref": "bad", "status": "lost"})
+        assert {"ix_sms_outbox_status_next_attempt_at", "ix_sms_outbox_created_at"} <= {
+            index["name"] for index in inspect(engine).get_indexes("sms_outbox")}
+        downgrade(empty_db_url, "0008")
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT reference, status FROM sms_outbox ORDER BY reference")).all() == [
+                ("old", "sent"), ("s", "pending"), ("u", "failed")]
+        assert "attempts" not in {c["name"] for c in inspect(engine).get_columns("sms_outbox")}
+    finally:
+        engine.dispose()
+    upgrade(empty_db_url)
+    assert schema_diff(empty_db_url) == []

@@ -19,6 +19,7 @@ from bot.gateway.desk import (
     queues,
     releases,
     second_factor,
+    sms_outbox,
 )
 from bot.nlu.training_data import known_labels
 from bot.records import complaint_lifecycle, handovers, knowledge_editing, staff
@@ -26,6 +27,7 @@ from bot.records import lockouts as lockout_records
 from bot.records import learning as learning_records
 from bot.records import complaints as complaint_records
 from bot.records import releases as release_records
+from bot.records import sms_outbox as sms_records
 from bot.records.base import Channel
 from bot.records.service_models import ComplaintStatus
 from bot.settings import Settings
@@ -50,7 +52,7 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
     raised = set()
     for module in (complaint_records, complaint_lifecycle, handovers, staff, learning_records,
                    knowledge_editing, knowledge, knowledge_review, knowledge_forms,
-                   release_records, lockout_records):
+                   release_records, lockout_records, sms_records):
         raised |= _codes_in(module, r'(?:Error|abort|add)\(\s*"([a-z_]+)"')
     assert {"transition_not_allowed", "supervisor_only", "complaint_not_found", "account_not_found",
             "label_invalid", "miss_not_found", "knowledge_problems", "knowledge_key_taken",
@@ -70,7 +72,7 @@ def test_every_error_code_has_a_message(labels) -> None:  # type: ignore[no-unty
 def test_every_notice_has_a_message(labels) -> None:  # type: ignore[no-untyped-def]
     codes = set()
     for module in (accounts, complaints, queues, learning, knowledge, knowledge_review,
-                   releases, lockouts, second_factor):
+                   releases, lockouts, second_factor, sms_outbox):
         codes |= _codes_in(module, r'notify\(\s*"([a-z_]+)"')
         codes |= _codes_in(module, r'"(knowledge_[a-z]+ed)"')
         codes |= _codes_in(module, r'"(ok_[a-z]+)"')

@@ -116,7 +116,7 @@ def test_key_1_sends_the_full_text_to_the_calling_mobile_once(
     call = ask_rent(phone, rasa, db_url)
     version = load_topic(db_url)  # loaded already: its id
     sent = call.press("1")
-    assert sent.text == "完整内容已发送到尾号零零零九的手机，请注意查收。" + IDLE_HINT
+    assert sent.text == "完整内容稍后会用短信发到尾号零零零九的手机上，请注意查收。" + IDLE_HINT
     assert sent.gather is not None and sent.gather["numDigits"] == "1"
     # Twilio posts the webhook again (the answer was late): the same answer, no second SMS.
     again = call.resend()
@@ -143,7 +143,7 @@ def test_without_a_calling_mobile_the_number_is_keyed_in(
     assert ask.gather is not None
     assert (ask.gather["input"], ask.gather["finishOnKey"]) == ("dtmf", "#")
     sent = call.press("13912345678#")
-    assert sent.text == "完整内容已发送到尾号五六七八的手机，请注意查收。" + IDLE_HINT
+    assert sent.text == "完整内容稍后会用短信发到尾号五六七八的手机上，请注意查收。" + IDLE_HINT
     [sms] = outbox(db_url)
     assert (sms.to_number, sms.body) == ("13912345678", SMS_TEXT)
     assert "13912345678" not in caplog.text  # keys redacted, the number masked
