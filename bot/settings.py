@@ -176,11 +176,22 @@ class Settings:
     # or rolled back to (both make their file the newest).
     release_models_dir: str = str(VAR_DIR / "models")
     rasa_model_dir: str = str(VAR_DIR / "models")
+    # operations (issue 10, bot/metrics.py, bot/logs.py): the bearer token that
+    # /metrics requires (production: refused without it), the log format
+    # (json|text; empty: json in production, text otherwise) and level.
+    metrics_token: str = ""
+    log_format: str = ""
+    log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def log_style(self) -> str:
+        """``LOG_FORMAT``, or its default: json in production, text otherwise."""
+        return self.log_format or ("json" if self.is_production else "text")
 
     @property
     def replica_urls(self) -> tuple[str, ...]:
@@ -240,6 +251,15 @@ class Settings:
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             # not echoed: the URL may hold Redis's password
             raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        # operations (issue 10)
+        if self.log_format not in ("", "json", "text"):
+            raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(
+                f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
+        if self.is_production and self.metrics_token and secret_weakness(self.metrics_token):
+            raise SettingsError(f"METRICS_TOKEN {secret_weakness(self.metrics_token)}. "
+                                f"Make it with: {MAKE_KEY_COMMAND}")
         if self.is_production:
             self._validate_production()
         return self
@@ -361,5 +381,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         release_tolerance=_float(env, "RELEASE_TOLERANCE", defaults.release_tolerance),
         release_models_dir=env.get("RELEASE_MODELS_DIR") or defaults.release_models_dir,
         rasa_model_dir=env.get("RASA_MODEL_DIR") or defaults.rasa_model_dir,
+        # operations (issue 10)
+        metrics_token=(env.get("METRICS_TOKEN") or "").strip(),
+        log_format=(env.get("LOG_FORMAT") or "").strip().lower(),
+        log_level=(env.get("LOG_LEVEL") or defaults.log_level).strip().upper(),
     )
     return settings.validate()

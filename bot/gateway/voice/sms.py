@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.metrics import sms_outcome
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
 from bot.records.account_models import FundAccount
@@ -211,10 +212,12 @@ class SmsSender:
                 message.error = f"{exc.__class__.__name__}: {exc}"[:200]
                 logger.warning("SMS %d to %s failed: %s", message.id,
                                mask_phone(message.to_number), exc.__class__.__name__)
+                sms_outcome(message.purpose, sent=False)
                 return message.status
             message.status = SmsStatus.sent
             message.provider_sid = str(getattr(sent, "sid", "") or "")[:64] or None
             message.sent_at = utc_now()
+            sms_outcome(message.purpose, sent=True)
             return message.status
 
     def deliver_later(self, message_id: int) -> None:
