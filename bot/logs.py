@@ -39,6 +39,9 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _STAFF_PATH = re.compile(r"(/desk/staff/)[^/]+")
+# A query password is never logged; should one slip into a message next to its
+# name, its six digits go too (redact_text masks runs of seven or more).
+_PASSWORD = re.compile(r"((?:密码|password|passwd|pin)\W{0,12})[0-9]{6}(?![0-9])", re.IGNORECASE)
 _conversation_key = b"hotline-log-reference"
 
 
@@ -58,9 +61,14 @@ def bind_conversation(conversation_id: str | None) -> None:
         g.log_conversation = conversation_reference(conversation_id)
 
 
+def mask(text: str) -> str:
+    """``text`` with personal data masked: :func:`redact_text` and a password by its name."""
+    return _PASSWORD.sub(r"\1******", redact_text(text))
+
+
 def safe_path(path: str) -> str:
     """A URL path as it may be logged: personal data masked, staff names left out."""
-    return redact_text(_STAFF_PATH.sub(r"\1…", path or ""))
+    return mask(_STAFF_PATH.sub(r"\1…", path or ""))
 
 
 class RedactFilter(logging.Filter):
@@ -73,13 +81,13 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string still gets logged
             message = f"{record.msg!r} (arguments left out)"
-        record.msg, record.args = redact_text(message), None
+        record.msg, record.args = mask(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_text(record.exc_text)
+            record.exc_text = mask(record.exc_text)
         record.exc_info = None  # its text is kept, masked, in exc_text
-        record.stack_info = redact_text(record.stack_info) if record.stack_info else None
+        record.stack_info = mask(record.stack_info) if record.stack_info else None
         record._redacted = True
         return True
 
