@@ -15,6 +15,9 @@ check is registered) adds to rasa_sdk's Sanic app:
   ``ACTION_SERVER_SECRET`` set, that secret in ``X-Action-Secret``; else
   (loopback, development) nothing.
 
+The action server's log lines go through :class:`bot.logs.RedactFilter` too
+(personal data masked), as JSON with ``LOG_FORMAT=json``.
+
 Several Sanic workers (``ACTION_SERVER_SANIC_WORKERS``): with
 ``PROMETHEUS_MULTIPROC_DIR`` set (a directory of its own, not the gateway's)
 the workers' values are added up (:mod:`bot.metrics`); :func:`install` empties
@@ -33,6 +36,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from bot import metrics
+from bot.logs import adopt_root_handlers
 
 ACTION_SECONDS = Histogram(
     "hotline_action_duration_seconds", "Time one custom action run took on the action server.",
@@ -91,6 +95,7 @@ def install(app: Any) -> None:
     from sanic import response
 
     metrics.clear_multiprocess_dir()
+    adopt_root_handlers(os.environ.get("LOG_FORMAT"))  # masked, and JSON when asked
 
     async def exposition(request: Any) -> Any:
         refused = scrape_refusal(request.headers)

@@ -203,6 +203,16 @@ def configure_logging(log_format: str, level: str, secret_key: str, *, force: bo
     return True
 
 
+def adopt_root_handlers(log_format: str | None) -> None:
+    """Mask personal data in whatever handlers the root logger already has (the
+    action server's, set up by rasa_sdk) and, for ``json``, write them as JSON."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(each, RedactFilter) for each in handler.filters):
+            handler.addFilter(RedactFilter())
+        if (log_format or "").strip().lower() == "json":
+            handler.setFormatter(JsonFormatter())
+
+
 def gunicorn_logconfig_dict(log_format: str = "json", level: str = "INFO") -> dict[str, Any]:
     """gunicorn's ``logconfig_dict``: its error log and the application's records
     through the masking filters in ``log_format``, its access log through

@@ -92,3 +92,24 @@ def test_a_compressed_action_call_is_named_too() -> None:
 
     body = zlib.compress(b'{"next_action": "action_answer_faq"}')
     assert action_name(_Request(body, {"Content-Encoding": "deflate"})) == "action_answer_faq"
+
+
+def test_the_action_servers_log_is_json_and_masked(tmp_path: Path) -> None:
+    import json
+
+    port = free_port()
+    served = _launch(["--port", str(port)], LOG_FORMAT="json")
+    try:
+        assert _healthy(port, served)
+        # rasa_sdk logs the name of an unknown action, then the error of a run that raised.
+        unknown = dict(FORGED, next_action="action_13812345678_510104198503150017")
+        requests.post(f"http://127.0.0.1:{port}/webhook", json=unknown, timeout=30)
+        broken = {"next_action": "action_authentication_failed"}
+        requests.post(f"http://127.0.0.1:{port}/webhook", json=broken, timeout=30)
+    finally:
+        _stop(served)
+    output = served.stdout.read() if served.stdout else ""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any("No registered action" in entry["message"] for entry in lines)
+    assert any(entry["level"] == "ERROR" and "exception" in entry for entry in lines)
+    assert "13812345678" not in output and "510104198503150017" not in output
