@@ -25,7 +25,11 @@ import glob
 import os
 from typing import Any, Callable, TypeVar
 
-from prometheus_client import (
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_DIR) == "":  # an empty line in .env: one process, not the cwd
+    del os.environ[MULTIPROC_DIR]
+
+from prometheus_client import (  # noqa: E402 - after the variable is settled
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -33,8 +37,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 CHANNELS = ("voice", "webchat")
 # Seconds: a turn is fast (≈50 ms), the voice deadline is 4 s, chat's time-out 8 s.

@@ -133,3 +133,14 @@ def test_under_gunicorn_two_workers_count_together_and_log_json(tmp_path: Path) 
     assert any(entry["logger"] == "gunicorn.error" for entry in errors)
     assert any("Twilio signature" in entry["message"] for entry in errors)  # the app's own lines
     assert PHONE not in stdout + stderr
+
+
+def test_an_empty_multiprocess_variable_means_one_process(tmp_path: Path) -> None:
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), PROMETHEUS_MULTIPROC_DIR="")
+    code = ("from bot import metrics; metrics.turn_done('voice', 'answered', 0.05); "
+            "print(metrics.render()[0].decode())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environ,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 'hotline_turns_total{channel="voice",outcome="answered"} 1.0' in done.stdout
+    assert not list(tmp_path.glob("*.db"))  # no value files in the working directory
