@@ -12,7 +12,7 @@ Around every request (:func:`init_app` registers the hooks):
 - a request id: the ``X-Request-ID`` the load balancer set (8-64 characters
   of ``A-Za-z0-9._-``), else a new one; in every log line of the request and
   in the response's ``X-Request-ID`` (gunicorn's access log reads it there);
-- for the turn endpoints (:data:`TURN_ENDPOINTS`), the turn's outcome and
+- for a POST to a turn endpoint (:data:`TURN_ENDPOINTS`), the turn's outcome and
   duration per channel: ``apology`` when the request marked it
   (:func:`note_apology`: the phone line's apology path) or answered 5xx,
   ``refused`` for 4xx, else ``answered``.
@@ -62,7 +62,7 @@ def _finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = request_id
     channel = TURN_ENDPOINTS.get(request.endpoint or "")
     started = g.get("request_started")
-    if channel is not None and started is not None:
+    if channel is not None and started is not None and request.method == "POST":
         if g.get("turn_apology") or response.status_code >= 500:
             outcome = "apology"
         elif response.status_code >= 400:

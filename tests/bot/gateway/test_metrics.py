@@ -261,6 +261,8 @@ def test_chat_turns_and_the_session_rate_limit_are_counted(chat) -> None:  # typ
                   ("hotline_rasa_request_duration_seconds_count", {"channel": "webchat"}))
     answers = [_say(chat).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
+    client, _ = chat
+    assert client.options("/chat/api/message").status_code == 204  # a preflight: no turn
     assert moved.moved() == [3, 1, 1, 3]
 
 
