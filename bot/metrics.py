@@ -23,12 +23,14 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import time
 from typing import Any, Callable, TypeVar
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 if os.environ.get(MULTIPROC_DIR) == "":  # an empty line in .env: one process, not the cwd
     del os.environ[MULTIPROC_DIR]
 
+import requests  # noqa: E402
 from prometheus_client import (  # noqa: E402 - after the variable is settled
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -78,7 +80,7 @@ SMS = Counter(
 RASA_REASONS = frozenset({"timeout", "unreachable", "refused", "http_error", "bad_reply",
                           "no_reply", "no_time", "error"})
 TRANSFER_REASONS = frozenset({"requested", "no_input", "no_match", "secure_step_failed",
-                              "backend_error", "after_hours"})
+                              "backend_error"})
 RATE_LIMITS = frozenset({"address", "session", "new_session", "verify", "verify_source"})
 VERIFY_OUTCOMES = frozenset({"ok", "mismatch", "locked", "closed_account", "throttled",
                              "invalid_identifier", "invalid_password_format"})
@@ -118,8 +120,6 @@ def rasa_failure_reason(error: BaseException) -> str:
     reason = getattr(error, "reason", None)
     if reason in RASA_REASONS:
         return reason
-    import requests
-
     cause = error.__cause__
     if isinstance(cause, requests.Timeout):
         return "timeout"
@@ -139,15 +139,13 @@ def observe_rasa(post: Post) -> Post:
 
     @functools.wraps(post)
     def observed(client: Any, *args: Any, **kwargs: Any) -> Any:
-        from time import perf_counter
-
-        started = perf_counter()
+        started = time.perf_counter()
         try:
             messages = post(client, *args, **kwargs)
         except Exception as error:
             rasa_failed(client.channel, error)
             raise
-        rasa_answered(client.channel, perf_counter() - started)
+        rasa_answered(client.channel, time.perf_counter() - started)
         return messages
 
     return observed  # type: ignore[return-value]
