@@ -81,8 +81,11 @@ def build_app(args: argparse.Namespace, secret: str) -> Any:
     from rasa_sdk.endpoint import create_app
     from rasa_sdk.plugin import plugin_manager
 
+    from actions.metrics import install as install_metrics
+
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    install_metrics(app)  # GET /metrics and per-action latency, before the secret check
     if secret:
         app.register_middleware(require_secret(secret), "request")
     return app

@@ -188,11 +188,22 @@ class Settings:
     sms_max_age_hours: int = 24
     # Another address for Twilio's REST API (a local stand-in in tests); empty: Twilio's.
     sms_twilio_api_base: str = ""
+    # operations (issue 10, bot/metrics.py, bot/logs.py): the bearer token that
+    # /metrics requires (production: refused without it), the log format
+    # (json|text; empty: json in production, text otherwise) and level.
+    metrics_token: str = ""
+    log_format: str = ""
+    log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def log_style(self) -> str:
+        """``LOG_FORMAT``, or its default: json in production, text otherwise."""
+        return self.log_format or ("json" if self.is_production else "text")
 
     @property
     def replica_urls(self) -> tuple[str, ...]:
@@ -262,6 +273,15 @@ class Settings:
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             # not echoed: the URL may hold Redis's password
             raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        # operations (issue 10)
+        if self.log_format not in ("", "json", "text"):
+            raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(
+                f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
+        if self.is_production and self.metrics_token and secret_weakness(self.metrics_token):
+            raise SettingsError(f"METRICS_TOKEN {secret_weakness(self.metrics_token)}. "
+                                f"Make it with: {MAKE_KEY_COMMAND}")
         if self.is_production:
             self._validate_production()
         return self
@@ -393,5 +413,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                                         defaults.sms_twilio_timeout_seconds),
         sms_max_age_hours=_int(env, "SMS_MAX_AGE_HOURS", defaults.sms_max_age_hours),
         sms_twilio_api_base=(env.get("SMS_TWILIO_API_BASE") or "").strip().rstrip("/"),
+        # operations (issue 10)
+        metrics_token=(env.get("METRICS_TOKEN") or "").strip(),
+        log_format=(env.get("LOG_FORMAT") or "").strip().lower(),
+        log_level=(env.get("LOG_LEVEL") or defaults.log_level).strip().upper(),
     )
     return settings.validate()

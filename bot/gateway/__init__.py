@@ -10,7 +10,10 @@ puts its services in ``app.extensions``: ``health``, ``voice`` (phone),
   proxies (Werkzeug's ProxyFix: their ``X-Forwarded-For/-Proto/-Host``, never
   a client's);
 - one records session per request (:mod:`bot.gateway.db`);
-- the security headers of every response (:mod:`bot.gateway.headers`).
+- the security headers of every response (:mod:`bot.gateway.headers`);
+- logging (:mod:`bot.logs`: ``LOG_FORMAT``, ``LOG_LEVEL``, personal data
+  masked) unless the host process configured it, and ``/metrics`` with the
+  request id and turn measurements (:mod:`bot.gateway.metrics`).
 
 The secure step (identity and query password) is verified here, never inside Rasa.
 
@@ -25,6 +28,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     given: Settings | None = (test_config or {}).get("HOTLINE_SETTINGS")
     settings = given.validate() if given is not None else load_settings()
+    configure_logging(settings.log_style, settings.log_level, settings.secret_key)
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
         HOTLINE_SETTINGS=settings,
@@ -59,10 +64,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     # Imported here so that bot.gateway.rasa & co. stay importable without the parts.
-    from bot.gateway import chat, db, desk, headers, health, voice
+    from bot.gateway import chat, db, desk, headers, health, metrics, voice
 
     db.init_app(app)
     headers.init_app(app)
+    metrics.init_app(app)
     for part in (health, voice, chat, desk):
         part.init_app(app)
     return app

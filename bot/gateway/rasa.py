@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 
 from bot.contract import SECRET_HEADER, SecureOutcome
+from bot.metrics import observe_rasa
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,15 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 
 
 class AssistantUnavailable(RuntimeError):
-    """Rasa (or the action server behind it) gave no usable answer in time."""
+    """Rasa (or the action server behind it) gave no usable answer in time.
+
+    ``reason`` names the failure for the metrics (:data:`bot.metrics.RASA_REASONS`);
+    without it they read the cause (a time-out, no connection).
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RasaClient:
@@ -113,10 +122,11 @@ class RasaClient:
             sender, outcome.intent, outcome.entities, metadata=metadata, timeout=timeout
         )
 
+    @observe_rasa
     def _post(self, body: dict[str, Any], timeout: Optional[float]) -> list[dict[str, Any]]:
         read_timeout = self.timeout if timeout is None else float(timeout)
         if read_timeout <= 0:
-            raise AssistantUnavailable("no time left for Rasa within the turn deadline")
+            raise AssistantUnavailable("no time left for Rasa within the turn deadline", "no_time")
         started = time.monotonic()
         try:
             response = self._http().post(
@@ -134,19 +144,20 @@ class RasaClient:
         if response.status_code == 403:
             raise AssistantUnavailable(
                 "Rasa refused the gateway's channel secret: GATEWAY_CHANNEL_SECRET differs "
-                "between the gateway and Rasa"
+                "between the gateway and Rasa", "refused"
             )
         if response.status_code != 200:
-            raise AssistantUnavailable(f"Rasa answered HTTP {response.status_code}")
+            raise AssistantUnavailable(f"Rasa answered HTTP {response.status_code}", "http_error")
         try:
             messages = response.json()
         except ValueError as exc:
             raise AssistantUnavailable("Rasa's answer is not JSON") from exc
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-            raise AssistantUnavailable("Rasa's answer is not a list of messages")
+            raise AssistantUnavailable("Rasa's answer is not a list of messages", "bad_reply")
         if not messages:
             # Rasa answers nothing when a custom action failed (action server down).
-            raise AssistantUnavailable("Rasa answered no message (is the action server up?)")
+            raise AssistantUnavailable("Rasa answered no message (is the action server up?)",
+                                      "no_reply")
         logger.info(
             "%s turn answered in %.3f s", self.channel, time.monotonic() - started
         )

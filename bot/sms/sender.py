@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from bot.metrics import sms_outcome
 from bot.records import sms_outbox
 from bot.records.clock import utc_now
 from bot.records.db import session_scope
@@ -129,7 +130,7 @@ class OutboxSender:
                 return None
             message = session.get(SmsMessage, message_id)
             assert message is not None
-            to, body = message.to_number, message.body
+            to, body, purpose = message.to_number, message.body, message.purpose
         request: dict[str, str] = {"to": "+86" + to, "from_": self.settings.twilio_from_number,
                                    "body": body}
         callback = self._callback_url(message_id)
@@ -138,7 +139,9 @@ class OutboxSender:
         try:
             created = self._twilio().messages.create(**request)
         except Exception as exc:  # noqa: BLE001 - every failure is sorted and recorded
+            sms_outcome(purpose, sent=False)
             return self._failed(message_id, attempt, to, exc)
+        sms_outcome(purpose, sent=True)
         sid = str(getattr(created, "sid", "") or "")[:64] or None
         self._record(lambda s: sms_outbox.record_sent(s, message_id, attempt, sid))
         logger.info("SMS %d sent to %s (attempt %d)", message_id, mask_phone(to), attempt)

@@ -23,10 +23,12 @@ from urllib.parse import urlsplit
 from flask import Response, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from bot import metrics
 from bot.gateway.chat import bp
 from bot.gateway.chat.service import current_service
 from bot.gateway.chat.lifecycle import end_verification
 from bot.gateway.chat.state import ChatState
+from bot.logs import bind_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +64,9 @@ def field_error(field: str, code: str) -> NoReturn:
     raise ApiError(422, code, current_service().texts.error(code), field=field)
 
 
-def rate_limited(retry_after: int) -> NoReturn:
+def rate_limited(retry_after: int, limit: str) -> NoReturn:
+    """429 past a limit (``limit``: address, session, new_session, verify; counted)."""
+    metrics.rate_limited("webchat", limit)
     raise ApiError(
         429,
         "rate_limited",
@@ -115,7 +119,7 @@ def guard_api() -> Response | None:
         f"a:{client_address()}", service.settings.chat_rate_per_address, 60
     )
     if not verdict.allowed:
-        rate_limited(verdict.retry_after)
+        rate_limited(verdict.retry_after, "address")
     if request.method == "POST" and request.mimetype != "application/json":
         raise ApiError(415, "bad_request", service.texts.error("bad_request"))
     return None
@@ -192,6 +196,7 @@ def conversation_state(body: dict[str, Any]) -> ChatState:
     state = cookie_state()
     if state is None:
         fail(401, "no_session")
+    bind_conversation(state.conversation_id)
     if not state.owns(body.get("conversation_id")):
         logger.warning("chat API: conversation id does not match the session; refused")
         fail(403, "wrong_conversation")
@@ -205,7 +210,7 @@ def count_turn(state: ChatState) -> None:
         f"s:{state.conversation_id}", service.settings.chat_rate_per_session, 60
     )
     if not verdict.allowed:
-        rate_limited(verdict.retry_after)
+        rate_limited(verdict.retry_after, "session")
 
 
 def respond(payload: dict[str, Any], state: ChatState, status: int = 200) -> Response:

@@ -10,6 +10,7 @@ import logging
 
 from flask import Response
 
+from bot import metrics
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import (
     conversation_state,
@@ -63,7 +64,9 @@ def request_callback() -> Response:
         field_error("phone", "callback_invalid_phone")
     except Exception:  # noqa: BLE001
         logger.exception("chat callback request could not be recorded")
+        metrics.callback_requested(CHANNEL, recorded=False)
         fail(503, "callback_unavailable")
+    metrics.callback_requested(CHANNEL, recorded=True)
     state.callback = True
     logger.info(
         "chat callback requested for %s… (%s)", state.conversation_id[:6], mask_phone(normalized)

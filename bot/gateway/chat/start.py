@@ -51,7 +51,7 @@ def start_session() -> Response:
             f"n:{client_address()}", service.settings.chat_new_sessions_per_address, 3600
         )
         if not verdict.allowed:
-            rate_limited(verdict.retry_after)
+            rate_limited(verdict.retry_after, "new_session")
         state = ChatState(conversation_id=new_conversation_id())
         payload["history"] = []
         logger.info("chat session started: %s…", state.conversation_id[:6])

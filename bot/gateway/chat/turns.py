@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from flask import Response
 
+from bot import metrics
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import conversation_state, count_turn, fail, read_body, respond
@@ -164,6 +165,7 @@ def _apply_reply(state: ChatState, reply: Reply) -> Reply:
             if message.get("handover") and state.handover == "after_hours":
                 message["text"] = service.texts.get("handover.after_hours", hours=hours)
         if state.handover == "in_hours":
+            metrics.transferred("webchat", "requested")
             reply.messages.append(
                 {"role": "note", "text": service.texts.get("handover.in_hours"), "tone": "info"}
             )

@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from flask import Response, current_app
 
+from bot import metrics
 from bot.contract import secure_step_outcome
 from bot.gateway.chat import bp
 from bot.gateway.chat.api import (
@@ -76,6 +77,7 @@ def verify() -> Response:
             sources=web_sources(client_address(), cid),
         )
         db().commit()  # a failed attempt is recorded in it: it counts towards the lock-out
+        metrics.verified(CHANNEL, result.ok, result.reason)
     except Exception:  # noqa: BLE001 - the visitor gets the apology, the log the cause
         logger.exception("chat verification could not run")
         fail(503, "verify_unavailable")
@@ -126,4 +128,4 @@ def _count_attempt(state: ChatState) -> None:
     ):
         verdict = service.limiter.hit(key, limit, 3600)
         if not verdict.allowed:
-            rate_limited(verdict.retry_after)
+            rate_limited(verdict.retry_after, "verify")

@@ -19,7 +19,9 @@ from typing import Callable
 
 from flask import current_app
 
+from bot import metrics
 from bot.flows import AgentHours
+from bot.gateway.metrics import note_apology
 from bot.gateway.voice.readout import Part, digits_words, hours_phrase
 from bot.gateway.voice.render import Prompter, Speaker
 from bot.gateway.voice.store import CallState
@@ -89,6 +91,7 @@ class Agents:
                                     end_after_callback=end_after_callback)
         if assistant_text is None:
             self._record_handover(state, reason)
+        metrics.transferred("voice", reason)
         words = self.speaker.say(assistant_text) if assistant_text else self.speaker.prompt("transfer")
         return self.prompter.transfer(state, list(lead or []) + words)
 
@@ -147,9 +150,11 @@ class Agents:
     def system_error(self, state: CallState) -> str:
         """Rasa, the actions or the database failed: apologise, then a person."""
         state.sealed_identifier = None
+        note_apology()
         sorry = self.speaker.prompt("system_error")
         if self.are_open():
             self._record_handover(state, "backend_error")
+            metrics.transferred("voice", "backend_error")
             return self.prompter.transfer(state, sorry + self.speaker.prompt("transfer"))
         phone = callback_phone(state.from_number)
         if phone and self._record_callback(state, phone, "after_hours:backend_error"):
@@ -161,9 +166,11 @@ class Agents:
 
     def without_records(self) -> str:
         """Not even the call state can be read: transfer, or ask to call again."""
+        note_apology()
         sorry = self.speaker.prompt("system_error")
         twiml = self.prompter.twiml
         if self.are_open():
+            metrics.transferred("voice", "backend_error")
             return twiml.transfer(sorry + self.speaker.prompt("transfer"), action="dial?t=0")
         return twiml.end(sorry + self.speaker.prompt("call_again_later")
                          + self.speaker.prompt("apology_goodbye"))
@@ -197,6 +204,8 @@ class Agents:
                                         phone=phone, reason=reason, now=utc_now())
         except Exception:  # noqa: BLE001 - said to the caller instead
             logger.exception("callback for call …%s could not be recorded", state.call_sid[-6:])
+            metrics.callback_requested("voice", recorded=False)
             return False
+        metrics.callback_requested("voice", recorded=True)
         state.callback_requested = True
         return True

@@ -27,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows import AgentHours, Menu
 from bot.flows.voice import VoiceFlow
+from bot.logs import bind_conversation
+from bot.metrics import voice_deadline_missed
 from bot.gateway.rasa import RasaClient
 from bot.gateway.voice import store
 from bot.gateway.voice.agents import Agents
@@ -85,6 +87,7 @@ class VoiceService:
         """Run one webhook and return its TwiML. Never raises."""
         started = time.monotonic()
         deadline = started + self.deadline_s
+        bind_conversation(params.call_sid)
         if not CALL_SID.fullmatch(params.call_sid):
             logger.warning("voice %s: malformed or missing CallSid; ending the call", endpoint)
             return self.twiml.end(self.speaker.prompt("bad_request"))
@@ -135,6 +138,8 @@ class VoiceService:
                     store.finish_turn(session, params.call_sid, key, twiml, now=utc_now())
         except SQLAlchemyError:
             logger.exception("voice %s: the call state could not be saved", endpoint)
+        if time.monotonic() > deadline:
+            voice_deadline_missed()
         logger.info(
             "voice %s call=…%s t=%s mode=%s->%s %s %s %.0fms", endpoint, params.call_sid[-6:],
             params.turn, mode_before, state.mode,

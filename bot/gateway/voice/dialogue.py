@@ -35,6 +35,7 @@ from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.contract import SecureOutcome, parse_intent_payload, secure_step_outcome
 from bot.flows import Menu, MenuItem
 from bot.flows.voice import VoiceFlow
@@ -382,6 +383,7 @@ class CallDialogue:
                                      conversation_id=state.call_sid, settings=self.settings,
                                      now=utc_now(),
                                      sources=call_sources(state.from_number, state.call_sid))
+        metrics.verified("voice", result.ok, result.reason)
         if result.reason == "throttled":  # this number failed too often: Rasa hears nothing
             tail = self.speaker.say(throttled_words(secure, result.retry_after_seconds or 60))
             state.answered = True
