@@ -120,3 +120,23 @@ def test_desk(outage_stack: OutageStack, gateway: Gateway) -> None:
     RECOVERY["PostgreSQL fast: desk"] = recovery = until_normal(
         lambda: desk.get("/desk/complaints").status_code == 200)
     assert recovery[1] == 0, "the first turn after the restart failed"
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_restart_between_turns(mode: str, outage_stack: OutageStack, gateway: Gateway) -> None:
+    """A restart nobody saw (no turn during it): every pooled connection of the gateway, the
+    action server and Rasa is dead, and the very next turns must still be answered."""
+    visitor = Visitor(gateway)
+    assert ASKS_CATEGORY in bot_text(visitor.say("我要投诉"))
+    caller = call(gateway)
+    assert ASKS_CATEGORY in caller.say("我要投诉").text
+    asker = Visitor(gateway)
+    assert "后子门" in bot_text(asker.say(HALL_QUESTION))
+
+    outage_stack.postgres.stop(mode)
+    outage_stack.postgres.start()
+
+    assert ASKS_DETAILS in bot_text(visitor.say("服务态度"))  # Rasa's tracker store
+    assert ASKS_DETAILS in caller.say("服务态度").text  # the gateway's records, then Rasa
+    answer = bot_text(asker.say(HALL_QUESTION))  # the action server's records
+    assert "后子门" in answer and FAQ_UNAVAILABLE not in answer
