@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.gateway.chat.texts import load_texts
 from bot.gateway.voice.simulator import PhoneSimulator
 from bot.records.db import session_scope
 from bot.records.seed import DEMO_BY_KEY
@@ -49,6 +50,11 @@ def test_chat(mode: str, outage_stack: OutageStack, gateway: Gateway) -> None:
     assert_chat_apology(complaining.say("服务态度"))
     assert_chat_apology(Visitor(gateway).say(HALL_QUESTION))
     assert_chat_apology(verifying.verify(DEMO.id_number, DEMO.password), "verify_unavailable")
+    resumed_page = complaining.post("/chat/api/session", {})  # a reload: history from Rasa
+    assert resumed_page.status_code == 200
+    assert resumed_page.json()["notice"] == load_texts().error("assistant_unavailable")
+    leaving = Visitor(gateway)  # a new chat needs no records
+    assert_chat_apology(leaving.post("/chat/api/end", {"conversation_id": leaving.conversation_id}))
 
     outage_stack.postgres.start()
     resumed: list[str] = []
