@@ -12,7 +12,8 @@ must never be restarted. An outage test starts its own instead:
   brings the same cluster back on the same port, data intact.
 - :class:`RedisServer`: ``redis-server`` on a free port with no persistence;
   :meth:`RedisServer.stop` kills the process (SIGTERM, or SIGKILL), ``start``
-  runs a new one on the same port (empty, as a restarted cache is).
+  runs a new one on the same port (empty, as a restarted cache is);
+  ``pause``/``resume`` freeze and thaw it (SIGSTOP/SIGCONT: a hung server).
 
 Both are context managers that remove everything they made.
 """
@@ -161,7 +162,18 @@ class RedisServer:
                 self.process.wait()
         self.process = None
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections are accepted, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.resume()
         self.stop(signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 
 import pytest
 import redis
@@ -87,7 +88,7 @@ def test_rate_limits_count_in_memory_while_redis_is_away(caplog: pytest.LogCaptu
     caplog.set_level(logging.WARNING, logger="bot.gateway.chat.ratelimit")
     with RedisServer() as server:
         now = [1_800_000_000.0 + 5]
-        limiter = RedisRateLimiter(server.url, clock=lambda: now[0])
+        limiter = RedisRateLimiter(server.url, clock=lambda: now[0], retry_seconds=0.3)
         assert [limiter.hit("a:1", 3, 60).allowed for _ in range(2)] == [True, True]
 
         server.stop(signal.SIGKILL)
@@ -97,7 +98,21 @@ def test_rate_limits_count_in_memory_while_redis_is_away(caplog: pytest.LogCaptu
         assert "Redis unavailable" in caplog.text
 
         server.start()
+        time.sleep(0.3)  # Redis is tried again after retry_seconds
         assert limiter.hit("a:1", 3, 60).allowed  # the restarted Redis is empty: counts anew
         assert "Redis is back" in caplog.text
         assert int(redis.Redis.from_url(server.url).get(
             f"hotline:chat:rl:a:1:60:{int(now[0] // 60)}")) == 1
+
+
+def test_a_hung_redis_costs_one_timeout_per_retry_interval_not_per_request() -> None:
+    with RedisServer() as server:
+        limiter = RedisRateLimiter(server.url)  # 0.5 s socket timeouts, retried every 2 s
+        assert limiter.hit("a:2", 100, 60).allowed
+        server.pause()
+        try:
+            started = time.monotonic()
+            assert all(limiter.hit("a:2", 100, 60).allowed for _ in range(20))
+            assert time.monotonic() - started < 1.5  # not 20 × 0.5 s
+        finally:
+            server.resume()
