@@ -9,6 +9,11 @@ whose parameters hold the typed text, fails). The store must be the
 project's class (Rasa would fall back to memory if it could not be imported),
 the first save must be kept, and the failed save's error, as Rasa would log
 it, must not hold the ID number.
+
+Wrapped by Rasa's agent in ``FailSafeTrackerStore`` (as ``rasa run`` wraps it),
+the store fails a turn when its database fails — retrieving and saving raise
+:class:`bot.rasa_tracker_store.TrackerStoreUnavailable` — instead of Rasa's
+fallback to a new, empty tracker, which a plain ``SQLTrackerStore`` still gets.
 """
 from __future__ import annotations
 
@@ -68,6 +73,55 @@ def test_the_endpoint_files_store_hides_parameters(tracker_db_url: str) -> None:
     assert ID_NUMBER not in outcome["error"]
 
 
+
+def test_wrapped_by_rasa_the_store_fails_the_turn_instead_of_forgetting(
+        tracker_db_url: str) -> None:
+    url = make_url(tracker_db_url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    outcome = _in_rasa("--fail-safe", {}, {"url": url.set(drivername=url.get_backend_name())
+                                           .render_as_string(hide_password=False)})
+    assert outcome["ours"] == {"before": 1, "retrieve": "TrackerStoreUnavailable",
+                               "save": "TrackerStoreUnavailable"}
+    assert outcome["rasa"] == {"before": 1, "retrieve": "None", "save": "fell back"}
+
+
+def _fail_safe(url: str) -> None:
+    import asyncio
+
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_tracker_store import ParameterHidingSQLTrackerStore
+
+    outcome: dict[str, Any] = {}
+    for name, kind in (("ours", ParameterHidingSQLTrackerStore), ("rasa", SQLTrackerStore)):
+        inner = kind(host=url)
+        store = Agent._create_tracker_store(inner, Domain.empty())  # as `rasa run` wraps it
+        tracker = DialogueStateTracker.from_events(f"{name}-1", [UserUttered("我要投诉")])
+        asyncio.run(store.save(tracker))
+        result = {"before": len(asyncio.run(store.retrieve(f"{name}-1")).events)}
+        with inner.engine.begin() as connection:  # the database fails from here on
+            connection.exec_driver_sql("ALTER TABLE events RENAME TO events_away")
+        try:
+            result["retrieve"] = str(asyncio.run(store.retrieve(f"{name}-1")))
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            result["retrieve"] = type(exc).__name__
+        try:
+            asyncio.run(store.save(tracker))
+            result["save"] = "fell back"
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            result["save"] = type(exc).__name__
+        with inner.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE events_away RENAME TO events")
+            connection.exec_driver_sql("DELETE FROM events")
+        inner.engine.dispose()
+        outcome[name] = result
+    print(json.dumps(outcome))
+
 def _main(endpoints: str, overrides: dict[str, Any]) -> None:
     import asyncio
     import traceback
@@ -100,4 +154,7 @@ def _main(endpoints: str, overrides: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], json.loads(sys.argv[2]))
+    if Path(sys.argv[1]).name == "--fail-safe":  # _in_rasa puts it under ROOT
+        _fail_safe(json.loads(sys.argv[2])["url"])
+    else:
+        _main(sys.argv[1], json.loads(sys.argv[2]))

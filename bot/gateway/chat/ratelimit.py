@@ -4,7 +4,10 @@ The embedded default (one gateway process) counts in memory. With ``REDIS_URL``
 set, every gateway process counts in the same Redis keys, so the limits hold
 across gunicorn workers and replicas. If Redis stops answering, the limiter
 logs it and counts in memory until Redis is back: depositors keep being served,
-and each process still enforces the limit on its own share. Production
+and each process still enforces the limit on its own share (fail-open to local
+limits; README "When a store restarts" says why). After a failure Redis is
+tried again only every ``retry_seconds``, so a Redis that hangs instead of
+refusing costs one socket timeout per interval, not one per request. Production
 (``HOTLINE_ENV=production``) refuses to start without ``REDIS_URL``
 (:mod:`bot.settings`); the in-process counters are bounded and forget the
 least recently hit keys first, never every count at once.
@@ -23,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "hotline:chat:rl:"
 MAX_MEMORY_KEYS = 100_000
+REDIS_RETRY_SECONDS = 2.0  # after a Redis failure, count in memory this long before trying again
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ class MemoryRateLimiter:
 class RedisRateLimiter:
     """Counts in Redis (``INCR`` + ``EXPIRE`` in one transaction per hit)."""
 
-    def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = KEY_PREFIX):
+    def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = KEY_PREFIX,
+                 retry_seconds: float = REDIS_RETRY_SECONDS):
         import redis
 
         self._redis = redis.Redis.from_url(
@@ -110,10 +115,14 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._fallback = MemoryRateLimiter(clock)
         self._failing = False
+        self._retry_seconds = retry_seconds
+        self._retry_at = 0.0  # time.monotonic() from which Redis is tried again
 
     def hit(self, key: str, limit: int, window_seconds: int) -> Verdict:
         import redis
 
+        if self._failing and time.monotonic() < self._retry_at:
+            return self._fallback.hit(key, limit, window_seconds)
         number, left = _window(self._clock(), window_seconds)
         redis_key = f"{self._prefix}{key}:{window_seconds}:{number}"
         try:
@@ -125,6 +134,7 @@ class RedisRateLimiter:
             if not self._failing:
                 logger.error("rate limits: Redis unavailable (%s); counting in memory", exc)
                 self._failing = True
+            self._retry_at = time.monotonic() + self._retry_seconds
             return self._fallback.hit(key, limit, window_seconds)
         if self._failing:
             logger.warning("rate limits: Redis is back")

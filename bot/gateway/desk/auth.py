@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime
@@ -31,6 +32,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from bot.flows import complaint_categories
@@ -42,6 +44,8 @@ from bot.records.identifiers import mask_phone
 from bot.records.staff_models import StaffRole, StaffUser
 from bot.records.staff_sessions import end_staff_session, resolve_staff_session, start_staff_session
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 TOKEN_KEY = "desk_sid"
 CSRF_KEY = "desk_csrf"
@@ -208,6 +212,13 @@ def _http_error(exc: HTTPException) -> Any:
 @bp.errorhandler(DeskNotFoundError)
 def _not_found(exc: DeskNotFoundError) -> Any:
     return error_page(404, exc.code)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_unavailable(_exc: SQLAlchemyError) -> Any:
+    """The records database failed (e.g. restarting): a page that says so, never a traceback."""
+    logger.exception("desk %s: the records database failed", request.endpoint)
+    return error_page(503, "database_unavailable")
 
 
 # ------------------------------------------------------------- templates

@@ -164,11 +164,22 @@ class Agents:
         return self.prompter.end(state, sorry + self.speaker.prompt("call_again_later")
                                  + self.speaker.prompt("apology_goodbye"))
 
-    def without_records(self) -> str:
-        """Not even the call state can be read: transfer, or ask to call again."""
+    def without_records(self, dial_status: str | None = None) -> str:
+        """Not even the call state can be read: transfer, or ask to call again.
+
+        ``dial_status`` is given when the webhook is the end of a transfer
+        (Twilio's ``<Dial action>``): the caller is not transferred again (with
+        the database still down that would loop), but hung up on after a
+        conversation with an agent, or asked to call again when none answered.
+        """
+        twiml = self.prompter.twiml
+        if dial_status in DIAL_DONE:
+            return twiml.end([])
         note_apology()
         sorry = self.speaker.prompt("system_error")
-        twiml = self.prompter.twiml
+        if dial_status is not None:
+            return twiml.end(sorry + self.speaker.prompt("call_again_later")
+                             + self.speaker.prompt("apology_goodbye"))
         if self.are_open():
             metrics.transferred("voice", "backend_error")
             return twiml.transfer(sorry + self.speaker.prompt("transfer"), action="dial?t=0")

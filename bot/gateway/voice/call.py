@@ -113,7 +113,8 @@ class VoiceService:
                 claimed = fresh and store.claim_turn(session, params.call_sid, key, now=now)
         except SQLAlchemyError:
             logger.exception("voice %s: the database failed before the turn", endpoint)
-            return self.agents.without_records()
+            return self.agents.without_records(
+                (params.dial_status or "") if endpoint == "dial" else None)
         if answered_before is not None:
             logger.info("voice %s call=…%s: retried webhook answered from the turn record",
                         endpoint, params.call_sid[-6:])

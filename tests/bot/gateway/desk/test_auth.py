@@ -525,3 +525,24 @@ def test_failures_record_the_client_address_behind_trusted_proxies(
                 headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
     with session_scope(db_url) as session:
         assert session.scalar(select(StaffLoginFailure.remote_addr)) == expected
+
+
+@pytest.mark.parametrize("path", ["/desk/complaints", "/desk/handovers"])
+def test_records_database_down_shows_an_error_page_not_a_500(as_agent, app, path: str,
+                                                             caplog) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL restarting under a logged-in agent: a 503 page that says so, nothing internal."""
+    import dataclasses
+
+    settings = app.config["HOTLINE_SETTINGS"]
+    app.config["HOTLINE_SETTINGS"] = dataclasses.replace(
+        settings, database_url="postgresql://nobody@127.0.0.1:1/none")
+    try:
+        page = as_agent.get(path)
+    finally:
+        app.config["HOTLINE_SETTINGS"] = settings
+    body = page.get_data(as_text=True)
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert "工单台暂时无法连接数据库" in body and "暂时无法使用" in body
+    assert "Traceback" not in body and "127.0.0.1:1" not in body and "psycopg" not in body
+    assert "the records database failed" in caplog.text
+    assert as_agent.get(path).status_code == 200  # the database is back: so is the desk

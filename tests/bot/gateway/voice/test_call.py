@@ -138,6 +138,34 @@ def test_database_down_still_answers_with_twiml(twilio: Twilio, app) -> None:  #
     assert doc.xpath("/Response/Dial")
 
 
+
+CALL_AGAIN = "非常抱歉，系统暂时出现故障。请您稍后再拨打九六三幺九。"
+
+
+@pytest.mark.parametrize(("dial_status", "heard"), [
+    ("completed", ""),  # the agent hung up: so does the line
+    ("answered", ""),
+    ("no-answer", CALL_AGAIN),
+    ("busy", CALL_AGAIN),
+])
+def test_the_end_of_a_transfer_with_the_database_down_is_not_transferred_again(
+        twilio: Twilio, app, dial_status: str, heard: str) -> None:  # type: ignore[no-untyped-def]
+    """The apology's transfer ends while the records are still down: no second transfer
+    (with the database down it would loop for as long as the outage lasts)."""
+    service = app.extensions["voice"]
+    original = service.settings
+    service.settings = load_settings({"HOTLINE_ENV": "test",
+                                      "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    try:
+        doc = twilio.twiml("/voice/dial?t=0", CallSid=call_sid(), From=CALLER,
+                           DialCallStatus=dial_status)
+    finally:
+        service.settings = original
+    assert spoken(doc).startswith(heard) and (heard or spoken(doc) == "")
+    assert not doc.xpath("//Dial")
+    assert doc.xpath("/Response/Hangup")
+
+
 # ------------------------------------------------------------------ end of call
 
 
