@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import requests
 
-from bot.contract import SECRET_HEADER, SecureOutcome
+from bot.contract import SECRET_HEADER, SecureOutcome, turn_failure
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class RasaClient:
         if not messages:
             # Rasa answers nothing when a custom action failed (action server down).
             raise AssistantUnavailable("Rasa answered no message (is the action server up?)")
+        if turn_failure(messages):  # an action of the turn could not run (bot.contract)
+            raise AssistantUnavailable(f"Rasa could not finish the turn: {turn_failure(messages)}")
         logger.info(
             "%s turn answered in %.3f s", self.channel, time.monotonic() - started
         )
