@@ -55,6 +55,7 @@
     passwordBad: '查询密码是6位数字。',
     handoverInHours: '已转人工客服',
     handoverAfterHours: '现在不是人工服务时间',
+    handoverBackendError: '智能客服暂时出现故障',
     hoursPrefix: '人工服务时间：',
     callbackTitle: '留下电话，客服人员给您回电',
     phoneLabel: '手机号码或座机号码',
@@ -288,7 +289,8 @@
     state.handover = handover;
     if (!handover) { banner.hidden = true; callbackForm.hidden = true; return; }
     while (banner.firstChild) { banner.removeChild(banner.firstChild); }
-    var title = handover.mode === 'in_hours' ? T.handoverInHours : T.handoverAfterHours;
+    var title = handover.mode === 'in_hours' ? T.handoverInHours
+      : (handover.mode === 'backend_error' ? T.handoverBackendError : T.handoverAfterHours);
     banner.appendChild(el('strong', { text: title }));
     banner.appendChild(el('span', { text: handover.callback_done ? T.callbackDone : T.hoursPrefix + handover.hours }));
     banner.className = 'banner ' + (handover.mode === 'in_hours' ? 'open' : 'closed');
@@ -405,6 +407,8 @@
         mine.querySelector('.bubble').appendChild(el('span', { 'class': 'failed-mark', text: T.notDelivered }));
       }
       showError(error, result.status);
+      // A failed turn offers a callback (the form of a hand-over).
+      if (data.handover) { showHandover(data.handover); }
     }, function () {
       setBusy(false);
       if (mine) {
