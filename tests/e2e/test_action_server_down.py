@@ -114,7 +114,9 @@ def start_chat(client: FlaskClient) -> str:
 
 def assert_nothing_empty(payload: Any) -> None:
     """No message or error text of a chat answer renders an empty slot."""
-    dump = json.dumps([payload.get("messages"), payload.get("error")], ensure_ascii=False)
+    texts = [message.get("text") or "" for message in payload.get("messages") or []]
+    texts.append((payload.get("error") or {}).get("message") or "")
+    dump = " ".join(texts)
     for mark in EMPTY:
         assert mark not in dump, dump
 
