@@ -87,26 +87,52 @@ def watched_turn() -> Iterator[TurnFaults]:
 async def rewind_turn(agent: Any, sender_id: str, faults: TurnFaults) -> bool:
     """Undo the failed turn in the tracker, as if the person had not spoken yet.
 
-    Returns whether the tracker was rewound (a tracker store that is down too
-    is logged; the person hears the apology either way).
+    Rasa's ``UserUtteranceReverted`` takes the turn out of what the policies
+    see; but inside a form Rasa also folds earlier answers away, so the revert
+    can reach back further than this turn. The slots and the active form are
+    therefore set back explicitly to what they were before the turn's message,
+    and ``action_listen`` waits for the next one. Returns whether the tracker
+    was rewound (a tracker store that is down too is logged; the person hears
+    the apology either way).
     """
-    from rasa.shared.core.constants import ACTION_LISTEN_NAME
-    from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted
-
     try:
         async with agent.lock_store.lock(sender_id):
             tracker = await agent.tracker_store.retrieve(sender_id)
             if tracker is None:
                 return False
-            tracker.update_with_events(
-                [
-                    UserUtteranceReverted(metadata={TURN_FAILED: ",".join(faults.reasons)}),
-                    ActionExecuted(ACTION_LISTEN_NAME),
-                ],
-                agent.domain,
-            )
+            tracker.update_with_events(rewind_events(tracker, faults, agent.domain), agent.domain)
             await agent.tracker_store.save(tracker)
     except Exception:  # noqa: BLE001 - the apology must go out even so
         logger.exception("the failed turn could not be undone in the tracker")
         return False
     return True
+
+
+def rewind_events(tracker: Any, faults: TurnFaults, domain: Any) -> list[Any]:
+    """The events that bring ``tracker`` back to its state before its last user message."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        SlotSet,
+        UserUttered,
+        UserUtteranceReverted,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = list(tracker.events)
+    last_user = max((i for i, event in enumerate(events) if isinstance(event, UserUttered)),
+                    default=len(events))
+    before = DialogueStateTracker.from_events(tracker.sender_id, events[:last_user],
+                                              slots=domain.slots, domain=domain)
+    reverted = tracker.copy()
+    revert = UserUtteranceReverted(metadata={TURN_FAILED: ",".join(faults.reasons)})
+    reverted.update(revert, domain)
+    restore: list[Any] = [revert]
+    for name, slot in before.slots.items():
+        if reverted.slots[name].value != slot.value:
+            restore.append(SlotSet(name, slot.value))
+    if reverted.active_loop_name != before.active_loop_name:
+        restore.append(ActiveLoop(before.active_loop_name))
+    restore.append(ActionExecuted(ACTION_LISTEN_NAME))
+    return restore

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -29,6 +31,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from bot.contract import SECRET_HEADER
 from bot.gateway import create_app
 from bot.gateway.chat.ratelimit import MemoryRateLimiter
 from bot.gateway.voice.simulator import PhoneSimulator
@@ -37,7 +40,7 @@ from bot.records.seed import DEMO_BY_KEY
 from bot.records.service_models import CallbackRequest, Complaint
 from bot.settings import load_settings
 from tests.bot.gateway.voice.conftest import AFTER_HOURS, IN_HOURS, Clock, TestClientHttp
-from tests.e2e.stack import RASA_TOKEN, ROOT, Stack
+from tests.e2e.stack import GATEWAY_SECRET, RASA_TOKEN, ROOT, Stack
 
 NLG = "bot.channels.nlg.SlotCheckingGenerator"
 EMPTY = ("None", "null", "{complaint_", "{ticket_id}")
@@ -259,3 +262,51 @@ def test_call_balance_after_verification_with_the_action_server_down(guarded: Gu
         assert answer.transferred_to
     finally:
         guarded.start_actions()
+
+
+# ------------------------------------------------------------------ mid-conversation
+
+
+def test_killed_mid_complaint_the_form_resumes_where_it_was(guarded: GuardedStack,
+                                                            app: Flask) -> None:
+    """SIGKILL to the action server between two answers: the failed answer is
+    undone (the form still asks the same question, its slot empty), so once the
+    server is back the visitor answers again and the complaint goes on."""
+    client = app.test_client()
+    cid = start_chat(client)
+    assert chat(client, "message", {"conversation_id": cid, "text": "我要投诉"}).status_code == 200
+    asked = chat(client, "message", {"conversation_id": cid, "text": "服务态度"}).get_json()
+    assert "具体说说" in asked["messages"][-1]["text"]
+    actions = guarded.processes.pop("actions")
+    os.killpg(actions.pid, signal.SIGKILL)
+    actions.wait(timeout=20)
+    try:
+        description = "今天上午在后子门大厅办提取，窗口工作人员很不耐烦还吼人"
+        assert_chat_apology(chat(client, "message", {"conversation_id": cid,
+                                                     "text": description}))
+        state = tracker(guarded, cid)
+        assert state["active_loop"].get("name") == "complaint_form", state["active_loop"]
+        assert state["slots"]["requested_slot"] == "complaint_description"
+        assert state["slots"]["complaint_description"] is None
+        assert state["slots"]["complaint_category"]  # what was answered before stays
+    finally:
+        guarded.start_actions()
+    resumed = chat(client, "message", {"conversation_id": cid, "text": description})
+    assert resumed.status_code == 200
+    assert "发生在哪里" in resumed.get_json()["messages"][-1]["text"]
+
+
+def test_no_response_with_an_empty_slot_even_when_asked_for_directly(guarded: GuardedStack) -> None:
+    """Rasa's own API runs the read-back in a conversation that has no complaint:
+    the NLG refuses it instead of reading out "类别：None"."""
+    sender = f"api-{uuid.uuid4().hex}"
+    greeted = requests.post(f"{guarded.rasa_url}/webhooks/webchat/webhook", timeout=60,
+                            headers={SECRET_HEADER: GATEWAY_SECRET},
+                            json={"sender": sender, "kind": "text", "text": "你好"})
+    assert "96319" in greeted.text
+    response = requests.post(f"{guarded.rasa_url}/conversations/{sender}/execute",
+                             params={"token": RASA_TOKEN}, timeout=60,
+                             json={"name": "utter_ask_complaint_confirmation"})
+    assert response.status_code == 200, response.text
+    said = json.dumps(response.json()["messages"], ensure_ascii=False)
+    assert "None" not in said and "复述" not in said
