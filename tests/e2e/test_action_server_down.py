@@ -173,6 +173,11 @@ def test_chat_complaint_with_the_action_server_down_then_back(actions_down: Guar
     assert state["events"][-2]["event"] == "rewind"
     assert state["events"][-1] == {**state["events"][-1], "event": "action",
                                    "name": "action_listen"}
+    # Reloaded, the chat does not show the undone message as if it was answered.
+    reloaded = chat(client, "session", {}).get_json()
+    assert reloaded["resumed"] and "我要投诉" not in json.dumps(reloaded["history"],
+                                                                ensure_ascii=False)
+    assert reloaded["handover"]["mode"] == "backend_error"  # the callback form stays offered
     # The callback offered with the apology can be left; the desk sees 系统故障.
     recorded = chat(client, "callback", {"conversation_id": cid, "phone": "13912345678"})
     assert recorded.status_code == 200, recorded.get_json()
