@@ -5,8 +5,9 @@ Voice and web chat talk to Rasa through the gateway-only input channels
 Rasa's tracker API, and a verified chat's tracker is copied to its new id there.
 One class owns the wire format and the failure rule: every problem (refused
 connection, timeout, HTTP error, a reply that is not a list of messages, an
-empty reply because the action server could not run an action) raises
-:class:`AssistantUnavailable`, which every caller turns into the apology.
+empty reply, the failed-turn marker of :mod:`bot.contract` because an action
+could not run) raises :class:`AssistantUnavailable`, which every caller turns
+into the apology.
 The header name comes from :mod:`bot.contract`, the owner of both ends.
 """
 from __future__ import annotations
