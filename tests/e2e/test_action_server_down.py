@@ -219,10 +219,16 @@ def test_chat_balance_after_verification_with_the_action_server_down(guarded: Gu
     try:
         verified = chat(client, "verify", {"conversation_id": cid, "identifier": DEPOSITOR.id_number,
                                            "password": DEPOSITOR.password})
-        assert_chat_apology(verified)
-        assert "账户余额" not in json.dumps(verified.get_json(), ensure_ascii=False)
+        body = assert_chat_apology(verified)
+        assert "账户余额" not in json.dumps(body, ensure_ascii=False)
     finally:
         guarded.start_actions()
+    # The chat moved to its verified id before the outcome failed: the answer
+    # names it, the cookie owns it, and the grant was withdrawn.
+    moved = body["conversation_id"]
+    assert moved != cid
+    again = chat(client, "message", {"conversation_id": moved, "text": "查一下我的公积金余额"})
+    assert again.status_code == 200 and again.get_json()["secure_step"] is True
 
 
 # ------------------------------------------------------------------ phone

@@ -172,8 +172,10 @@ def _apologize(state: ChatState) -> NoReturn:
     service = current_service()
     if state.handover is None:
         state.handover, state.callback = BACKEND_ERROR, False
-    raise ApiError(503, "turn_failed", service.texts.error("turn_failed"),
-                   extra={"handover": _handover_json(state)}, state=state)
+    # The conversation id too: a verified chat has just moved to a new one (verify.py).
+    extra = {"handover": _handover_json(state), "conversation_id": state.conversation_id}
+    raise ApiError(503, "turn_failed", service.texts.error("turn_failed"), extra=extra,
+                   state=state)
 
 
 def _apply_reply(state: ChatState, reply: Reply) -> Reply:

@@ -320,6 +320,16 @@
     showSecure(!!data.secure_step);
   }
 
+  // A turn the assistant could not finish (503 turn_failed): the chat may have
+  // moved to its verified id meanwhile, and a callback is offered (hand-over form).
+  function applyFailure(data) {
+    if (data.conversation_id && data.conversation_id !== state.conversationId) {
+      state.conversationId = data.conversation_id;
+      remember({ conversationId: data.conversation_id });
+    }
+    if (data.handover) { showHandover(data.handover); }
+  }
+
   function setBusy(busy) {
     state.busy = busy;
     typing.hidden = !busy;
@@ -407,8 +417,7 @@
         mine.querySelector('.bubble').appendChild(el('span', { 'class': 'failed-mark', text: T.notDelivered }));
       }
       showError(error, result.status);
-      // A failed turn offers a callback (the form of a hand-over).
-      if (data.handover) { showHandover(data.handover); }
+      applyFailure(data);
     }, function () {
       setBusy(false);
       if (mine) {
@@ -504,8 +513,9 @@
         var error = data.error || {};
         if (error.field === 'identifier') { identError.textContent = error.message; identInput.focus(); return; }
         if (error.field === 'password') { passwordError.textContent = error.message; passwordInput.focus(); return; }
-        if (error.code === 'verify_not_requested') { showSecure(false); }
+        if (error.code === 'verify_not_requested' || error.code === 'turn_failed') { showSecure(false); }
         showError(error, result.status);
+        applyFailure(data);
       }, function () { setBusy(false); showError({}, 0); });
     password = null;
   });
