@@ -12,6 +12,10 @@ turn inside :func:`watched_turn`, which notices such a failure
   the message wording is not read);
 - from the NLG directly (:func:`note_failure`), which does not depend on logging.
 
+So Rasa's logging must leave that logger enabled at ERROR (the default, also
+with ``--quiet``); a ``--logging-config-file`` that disables it would hide
+failed actions from the guard (the gateway's empty-reply rule still applies).
+
 After a failed turn the channel calls :func:`rewind_turn`: Rasa's own
 ``UserUtteranceReverted`` plus ``action_listen``, so the tracker is back where it
 was before the person spoke (no half-opened form, no slot of the failed turn)
