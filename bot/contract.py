@@ -14,7 +14,10 @@ library: no Rasa, no Flask, no SQLAlchemy. It owns
   (:func:`secure_step_outcome`);
 - the mark on a person's message copied to a verified chat's new id
   (:data:`CARRIED_OVER`, :func:`carry_over`, :func:`is_carried_over`), which
-  the gateway writes through Rasa's API and the tracker-store readers skip.
+  the gateway writes through Rasa's API and the tracker-store readers skip;
+- the failed-turn marker (:data:`TURN_FAILED`, :func:`turn_failed_reply`,
+  :func:`turn_failure`): the one reply Rasa's gateway channels send when an
+  action of the turn could not run, which the gateway turns into its apology.
 
 Rasa reads any message that starts with "/" as an intent with entities, so a
 person could type ``/authenticated{"auth_token": …}``: only the gateway (and the
@@ -166,3 +169,33 @@ def is_carried_over(event: Mapping[str, Any]) -> bool:
     """Whether a user event (Rasa's JSON) is a copy made by :func:`carry_over`."""
     metadata = event.get("metadata")
     return isinstance(metadata, Mapping) and metadata.get(CARRIED_OVER) is True
+
+
+TURN_FAILED = "turn_failed"
+"""Custom-payload key of the reply that stands for a turn Rasa could not finish."""
+
+ACTION_FAILED = "action_failed"
+"""Why: an action of the turn raised (e.g. the action server is down)."""
+
+EMPTY_SLOT = "empty_slot"
+"""Why: a response would have rendered an empty slot ("None") and was refused."""
+
+
+def turn_failed_reply(recipient_id: str, reasons: list[str]) -> dict[str, Any]:
+    """The only message of a failed turn: the gateway says its apology instead.
+
+    What the assistant said before the failure is not sent (it may promise a
+    step that cannot follow); the channel has already undone the turn in the
+    tracker, so the person can simply say it again once the service is back.
+    """
+    reason = ",".join(sorted(set(reasons))) or ACTION_FAILED
+    return {"recipient_id": recipient_id, "custom": {TURN_FAILED: reason}}
+
+
+def turn_failure(messages: list[dict[str, Any]]) -> Optional[str]:
+    """Why the turn failed (``"action_failed"``…) if the reply is the marker, else None."""
+    for message in messages:
+        custom = message.get("custom")
+        if isinstance(custom, Mapping) and custom.get(TURN_FAILED):
+            return str(custom[TURN_FAILED])
+    return None

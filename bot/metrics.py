@@ -78,7 +78,7 @@ SMS = Counter(
     ["purpose", "outcome"])
 
 RASA_REASONS = frozenset({"timeout", "unreachable", "refused", "http_error", "bad_reply",
-                          "no_reply", "no_time", "error"})
+                          "no_reply", "no_time", "error", "action_failed", "empty_slot"})
 TRANSFER_REASONS = frozenset({"requested", "no_input", "no_match", "secure_step_failed",
                               "backend_error"})
 RATE_LIMITS = frozenset({"address", "session", "new_session", "verify", "verify_source"})

@@ -13,8 +13,12 @@ value of ``GATEWAY_CHANNEL_SECRET``). The gateway posts JSON:
 own message (secure-step outcome, a keypad menu choice). ``metadata`` is kept
 with the user event in the tracker (a channel may keep less of it, see
 :meth:`GatewayInput.tracker_metadata`). The reply is the list of
-the assistant's messages, as Rasa's REST channel returns it. Both ends of this
-wire (header, neutralising, intent messages) come from :mod:`bot.contract`.
+the assistant's messages, as Rasa's REST channel returns it. A turn in which an
+action could not run (action server down) or a response would have shown an
+empty slot is undone in the tracker and answered with the one failed-turn
+marker instead (:mod:`bot.channels.turn_guard`), which the gateway turns into
+its apology. Both ends of this wire (header, neutralising, intent messages, the
+marker) come from :mod:`bot.contract`.
 """
 from __future__ import annotations
 
@@ -29,11 +33,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.preflight import refuse_unsafe_start
+from bot.channels.turn_guard import rewind_turn, watched_turn
 from bot.contract import (
     DEFAULT_CHANNEL_SECRET,
     SECRET_HEADER,
     intent_message,
     neutralize_user_text,
+    turn_failed_reply,
 )
 
 logger = logging.getLogger(__name__)
@@ -89,15 +95,21 @@ class GatewayInput(InputChannel):
                 body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             )
             collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    body["sender"],
-                    input_channel=self.name(),
-                    metadata=metadata,
+            with watched_turn() as faults:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        body["sender"],
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
                 )
-            )
+            if faults:
+                logger.warning("%s turn failed (%s): undone, apology marker sent",
+                               self.name(), ",".join(faults.reasons))
+                await rewind_turn(request.app.ctx.agent, body["sender"], faults)
+                return response.json([turn_failed_reply(body["sender"], faults.reasons)])
             return response.json(collector.messages)
 
         return hook

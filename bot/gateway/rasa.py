@@ -5,8 +5,9 @@ Voice and web chat talk to Rasa through the gateway-only input channels
 Rasa's tracker API, and a verified chat's tracker is copied to its new id there.
 One class owns the wire format and the failure rule: every problem (refused
 connection, timeout, HTTP error, a reply that is not a list of messages, an
-empty reply because the action server could not run an action) raises
-:class:`AssistantUnavailable`, which every caller turns into the apology.
+empty reply, the failed-turn marker of :mod:`bot.contract` because an action
+could not run) raises :class:`AssistantUnavailable`, which every caller turns
+into the apology.
 The header name comes from :mod:`bot.contract`, the owner of both ends.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from bot.contract import SECRET_HEADER, SecureOutcome
+from bot.contract import SECRET_HEADER, SecureOutcome, turn_failure
 from bot.metrics import observe_rasa
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ class RasaClient:
             # Rasa answers nothing when a custom action failed (action server down).
             raise AssistantUnavailable("Rasa answered no message (is the action server up?)",
                                       "no_reply")
+        failure = turn_failure(messages)  # an action of the turn could not run (bot.contract)
+        if failure:
+            raise AssistantUnavailable(f"Rasa could not finish the turn: {failure}", failure)
         logger.info(
             "%s turn answered in %.3f s", self.channel, time.monotonic() - started
         )

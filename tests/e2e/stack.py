@@ -89,7 +89,9 @@ class Stack:
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n',
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n'
+            # as both endpoint files: no reply renders an empty slot
+            "nlg:\n  type: bot.channels.nlg.SlotCheckingGenerator\n",
             encoding="utf-8",
         )
         self.processes["actions"] = subprocess.Popen(

@@ -48,6 +48,7 @@ def production_endpoints(action_port: int, postgres: PostgresServer, redis: Redi
         '  username: "postgres"\n'
         "lock_store:\n  type: redis\n"
         f'  url: "127.0.0.1"\n  port: {redis.port}\n  db: 1\n  key_prefix: hotline96319\n'
+        "nlg:\n  type: bot.channels.nlg.SlotCheckingGenerator\n"
     )
 
 

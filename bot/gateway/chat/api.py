@@ -48,10 +48,15 @@ class ApiError(Exception):
         message: str,
         headers: dict[str, str] | None = None,
         field: str | None = None,
+        extra: dict[str, Any] | None = None,
+        state: ChatState | None = None,
     ):
         super().__init__(code)
         self.status, self.code, self.message = status, code, message
         self.headers, self.field = headers or {}, field
+        # ``extra``: more of the answer beside the error (the apology's callback
+        # offer); ``state``: the session changed, its cookie is refreshed.
+        self.extra, self.state = extra or {}, state
 
 
 def fail(status: int, code: str, **values: Any) -> NoReturn:
@@ -142,9 +147,11 @@ def api_error(error: ApiError) -> Response:
     detail = {"code": error.code, "message": error.message}
     if error.field:
         detail["field"] = error.field
-    response = jsonify(error=detail)
+    response = jsonify(error=detail, **error.extra)
     response.status_code = error.status
     response.headers.update(error.headers)
+    if error.state is not None:
+        _set_cookie(response, error.state)
     return response
 
 
@@ -215,9 +222,14 @@ def count_turn(state: ChatState) -> None:
 
 def respond(payload: dict[str, Any], state: ChatState, status: int = 200) -> Response:
     """``payload`` as JSON, with the session cookie refreshed from ``state``."""
-    service = current_service()
     response = jsonify(payload)
     response.status_code = status
+    _set_cookie(response, state)
+    return response
+
+
+def _set_cookie(response: Response, state: ChatState) -> None:
+    service = current_service()
     cookie = service.cookie
     response.set_cookie(
         cookie.name,
@@ -227,4 +239,3 @@ def respond(payload: dict[str, Any], state: ChatState, status: int = 200) -> Res
         secure=cookie.secure,
         samesite=cookie.samesite,
     )
-    return response

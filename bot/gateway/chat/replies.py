@@ -146,7 +146,8 @@ def history(
 
     Gateway messages appear as what the visitor did: a menu choice by its label
     (``metadata.display``), the secure step only as a note (verified / failed);
-    the token itself is never part of the history. ``handover_text`` replaces the
+    the token itself is never part of the history; a turn undone after a failure
+    (``rewind``) is left out. ``handover_text`` replaces the
     assistant's hand-over announcement (outside agent hours). With
     ``hidden_note`` (the auth session has expired or was revoked), each run of
     account answers is replaced by that one note.
@@ -157,9 +158,16 @@ def history(
         events = events[starts[-1] + 1 :]
     items: list[dict[str, Any]] = []
     hidden = {"role": "note", "text": hidden_note, "tone": "info"}
+    turn_start = 0  # where the items of the last user message begin
     for event in events:
         kind = event.get("event")
+        if kind == "rewind":
+            # A failed turn that Rasa's channel undid (bot.channels.turn_guard):
+            # the visitor saw it as not delivered, so it is not in the history.
+            del items[turn_start:]
+            continue
         if kind == "user":
+            turn_start = len(items)
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             if intent == AUTHENTICATED:
                 items.append({"role": "note", "text": verified_note, "tone": "ok"})

@@ -34,7 +34,7 @@ COOKIE_PATH = "/chat/api"
 HOST_COOKIE_NAME = "__Host-hotline_chat"  # production: Secure, Path=/, no Domain
 SALT = "hotline.chat.session.v1"
 MAX_COOKIE_BYTES = 3800
-HANDOVER_MODES = ("in_hours", "after_hours")
+HANDOVER_MODES = ("in_hours", "after_hours", "backend_error")  # the last: a failed turn (turns.py)
 _CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 

@@ -33,6 +33,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "errors.rate_limited": frozenset({"retry_after"}),
     "errors.unknown_choice": frozenset(),
     "errors.assistant_unavailable": frozenset(),
+    "errors.turn_failed": frozenset(),
     "errors.secret_in_chat": frozenset(),
     "errors.verify_not_requested": frozenset(),
     "errors.verify_invalid_identifier": frozenset(),

@@ -15,14 +15,21 @@ whether the secure step is open and the hand-over state.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from flask import Response
 
 from bot import metrics
 from bot.contract import SYSTEM_INTENTS, parse_intent_payload
 from bot.gateway.chat import bp
-from bot.gateway.chat.api import conversation_state, count_turn, fail, read_body, respond
+from bot.gateway.chat.api import (
+    ApiError,
+    conversation_state,
+    count_turn,
+    fail,
+    read_body,
+    respond,
+)
 from bot.gateway.chat.lifecycle import end_verification
 from bot.gateway.chat.replies import Reply, clean_text, parse_reply
 from bot.gateway.chat.service import current_service
@@ -31,6 +38,9 @@ from bot.gateway.rasa import AssistantUnavailable
 from bot.secrets_guard import looks_like_secret
 
 logger = logging.getLogger(__name__)
+
+BACKEND_ERROR = "backend_error"
+"""Hand-over mode after a failed turn: the callback form is offered (reason on the desk)."""
 
 
 @bp.route("/chat/api/message", methods=["POST", "OPTIONS"])
@@ -143,13 +153,30 @@ def _button_choice(state: ChatState, choice: dict[str, Any]) -> Response:
 
 
 def converse(state: ChatState, send: Callable[[], list[dict[str, Any]]]) -> Reply:
-    """Run one assistant turn, turning any failure into the 96319 apology."""
+    """Run one assistant turn, turning any failure into the apology path."""
     try:
         raw = send()
     except AssistantUnavailable as exc:
         logger.warning("webchat turn failed: %s", exc)
-        fail(503, "assistant_unavailable")
+        _apologize(state)
     return _apply_reply(state, parse_reply(raw))
+
+
+def _apologize(state: ChatState) -> NoReturn:
+    """503: the apology (96319, supervision line 86279298) and a callback offer.
+
+    Rasa undid the failed turn (:mod:`bot.channels.turn_guard`), so the visitor's
+    message is marked "not delivered" and can be sent again later. Unless the
+    chat is already handed over, the callback form is offered (``backend_error``,
+    which the desk shows as 系统故障) until the assistant answers again.
+    """
+    service = current_service()
+    if state.handover is None:
+        state.handover, state.callback = BACKEND_ERROR, False
+    # The conversation id too: a verified chat has just moved to a new one (verify.py).
+    extra = {"handover": _handover_json(state), "conversation_id": state.conversation_id}
+    raise ApiError(503, "turn_failed", service.texts.error("turn_failed"), extra=extra,
+                   state=state)
 
 
 def _apply_reply(state: ChatState, reply: Reply) -> Reply:
@@ -157,6 +184,8 @@ def _apply_reply(state: ChatState, reply: Reply) -> Reply:
     service = current_service()
     state.buttons = reply.buttons
     state.secure_step = reply.secure_step
+    if state.handover == BACKEND_ERROR:  # the assistant answers again
+        state.handover = None
     if reply.handover:
         state.handover = "in_hours" if service.agents_available() else "after_hours"
         state.callback = False

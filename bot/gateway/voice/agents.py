@@ -161,6 +161,10 @@ class Agents:
             return self.prompter.end(
                 state, sorry + self.speaker.prompt("after_hours", hours=self.hours_words)
                 + self._recorded(phone) + self.speaker.prompt("apology_goodbye"))
+        if phone is None:  # a withheld number: the callback is offered on the keypad
+            ask = self.speaker.prompt("ask_callback_number")
+            after_hours = self.speaker.prompt("after_hours", hours=self.hours_words)
+            return self.prompter.listen(state, sorry + after_hours + ask, MODE_CALLBACK_NUMBER, ask)
         return self.prompter.end(state, sorry + self.speaker.prompt("call_again_later")
                                  + self.speaker.prompt("apology_goodbye"))
 

@@ -100,9 +100,13 @@ def test_an_injected_http_session_is_used(fake_rasa: FakeRasa) -> None:
         (200, b'{"not": "a list"}', "not a list"),
         (200, b'["a string"]', "not a list"),
         (200, b"[]", "action server"),
+        (200, b'[{"recipient_id": "c1", "custom": {"turn_failed": "action_failed"}}]',
+         "could not finish the turn: action_failed"),
+        (200, b'[{"recipient_id": "c1", "custom": {"turn_failed": "empty_slot"}}]',
+         "could not finish the turn: empty_slot"),
     ],
     ids=["forbidden", "server-error", "bad-request", "not-json", "not-a-list", "not-messages",
-         "no-reply-actions-down"],
+         "no-reply-actions-down", "failed-turn-marker", "empty-slot-marker"],
 )
 def test_unusable_answers_are_unavailable(fake_rasa: FakeRasa, status: int, body: bytes,
                                           message: str) -> None:

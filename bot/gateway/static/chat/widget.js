@@ -55,6 +55,7 @@
     passwordBad: '查询密码是6位数字。',
     handoverInHours: '已转人工客服',
     handoverAfterHours: '现在不是人工服务时间',
+    handoverBackendError: '智能客服暂时出现故障',
     hoursPrefix: '人工服务时间：',
     callbackTitle: '留下电话，客服人员给您回电',
     phoneLabel: '手机号码或座机号码',
@@ -288,7 +289,8 @@
     state.handover = handover;
     if (!handover) { banner.hidden = true; callbackForm.hidden = true; return; }
     while (banner.firstChild) { banner.removeChild(banner.firstChild); }
-    var title = handover.mode === 'in_hours' ? T.handoverInHours : T.handoverAfterHours;
+    var title = handover.mode === 'in_hours' ? T.handoverInHours
+      : (handover.mode === 'backend_error' ? T.handoverBackendError : T.handoverAfterHours);
     banner.appendChild(el('strong', { text: title }));
     banner.appendChild(el('span', { text: handover.callback_done ? T.callbackDone : T.hoursPrefix + handover.hours }));
     banner.className = 'banner ' + (handover.mode === 'in_hours' ? 'open' : 'closed');
@@ -316,6 +318,16 @@
     else { clearQuick(); }
     showHandover(data.handover || null);
     showSecure(!!data.secure_step);
+  }
+
+  // A turn the assistant could not finish (503 turn_failed): the chat may have
+  // moved to its verified id meanwhile, and a callback is offered (hand-over form).
+  function applyFailure(data) {
+    if (data.conversation_id && data.conversation_id !== state.conversationId) {
+      state.conversationId = data.conversation_id;
+      remember({ conversationId: data.conversation_id });
+    }
+    if (data.handover) { showHandover(data.handover); }
   }
 
   function setBusy(busy) {
@@ -405,6 +417,7 @@
         mine.querySelector('.bubble').appendChild(el('span', { 'class': 'failed-mark', text: T.notDelivered }));
       }
       showError(error, result.status);
+      applyFailure(data);
     }, function () {
       setBusy(false);
       if (mine) {
@@ -500,8 +513,9 @@
         var error = data.error || {};
         if (error.field === 'identifier') { identError.textContent = error.message; identInput.focus(); return; }
         if (error.field === 'password') { passwordError.textContent = error.message; passwordInput.focus(); return; }
-        if (error.code === 'verify_not_requested') { showSecure(false); }
+        if (error.code === 'verify_not_requested' || error.code === 'turn_failed') { showSecure(false); }
         showError(error, result.status);
+        applyFailure(data);
       }, function () { setBusy(false); showError({}, 0); });
     password = null;
   });

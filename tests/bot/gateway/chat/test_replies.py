@@ -138,6 +138,29 @@ ACCOUNT_EVENTS = [
 ]
 
 
+def test_history_leaves_out_a_turn_undone_after_a_failure():
+    events = [
+        _user("你好", "greet"),
+        _bot("您好"),
+        {"event": "action", "name": "action_listen"},
+        _user("我要投诉", "complain"),
+        _bot("很抱歉给您带来不好的体验"),
+        {"event": "rewind", "metadata": {"turn_failed": "action_failed"}},
+        {"event": "action", "name": "action_listen"},
+        _user('/authenticated{"auth_token": "t"}', "authenticated"),
+        {"event": "rewind"},
+        _user("提取要什么材料", "faq"),
+        _bot("提取需要身份证"),
+    ]
+    items = history(events, verified_note="已验证", failed_note="验证未通过")
+    assert items == [
+        {"role": "user", "text": "你好"},
+        {"role": "bot", "text": "您好"},
+        {"role": "user", "text": "提取要什么材料"},
+        {"role": "bot", "text": "提取需要身份证"},
+    ]
+
+
 def test_history_shows_account_answers_while_verified():
     items = history(ACCOUNT_EVENTS, verified_note="已验证", failed_note="未通过")
     assert "账户余额56,789.12元" in json.dumps(items, ensure_ascii=False)

@@ -131,6 +131,20 @@ def test_rasa_down_after_hours_apologises_with_a_callback(twilio: Twilio, clock)
     assert doc.xpath("/Response/Hangup")
 
 
+def test_rasa_down_after_hours_asks_a_withheld_caller_for_a_callback_number(
+        twilio: Twilio, clock, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    clock.now = AFTER_HOURS
+    start(twilio, caller="anonymous")
+    doc = twilio.twiml("/voice/turn?t=1", CallSid=call_sid(), SpeechResult="我要投诉")
+    heard = spoken(doc)
+    assert heard.startswith("非常抱歉，系统暂时出现故障") and "监督电话" in heard
+    assert "请输入您的手机号" in heard and doc.xpath("//Gather/@input") == ["dtmf"]
+    done = twilio.twiml("/voice/turn?t=2", CallSid=call_sid(), Digits="13712345678#")
+    assert "尾号五六七八" in spoken(done)
+    with session_scope(db_url) as session:
+        assert session.scalar(select(CallbackRequest.phone)) == "13712345678"
+
+
 # ------------------------------------------------------------------ callback numbers
 
 
