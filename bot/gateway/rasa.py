@@ -167,10 +167,10 @@ class RasaClient:
             if left <= 0:
                 break
             try:
-                response = self._http().request(
-                    method, f"{replica}{path}",
-                    timeout=(min(CONNECT_TIMEOUT_SECONDS, left), left), **kwargs,
-                )
+                # .post/.get/.put: what an injected ``http`` session must offer
+                send = getattr(self._http(), method.lower())
+                response = send(f"{replica}{path}",
+                                timeout=(min(CONNECT_TIMEOUT_SECONDS, left), left), **kwargs)
             except requests.RequestException as exc:
                 if not not_delivered(exc):
                     raise
