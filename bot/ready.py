@@ -64,12 +64,17 @@ def main() -> int:
     except TimeoutError as exc:
         print(f"!! {exc}", flush=True)
         return 1
+    # Production: commands need the trial's settings, and Rasa has no REST channel.
+    load = "set -a; . var/production.env; set +a; " if settings.is_production else ""
+    terminal = ("" if settings.is_production
+                else "    Terminal chat:         make chat\n")
     print(
-        f"\n==> 96319 assistant ready after {took:.0f} s.\n"
+        f"\n==> 96319 assistant ready after {took:.0f} s"
+        f"{' (production topology, local trial)' if settings.is_production else ''}.\n"
         f"    Web chat (demo site):  {gateway_url()}/\n"
         f"    Staff desk:            {gateway_url()}/desk/  (first supervisor: README, 'The complaint desk')\n"
-        "    Call it (simulator):   .venv/app/bin/python -m bot.gateway.voice.simulator\n"
-        "    Terminal chat:         make chat\n"
+        f"    Call it (simulator):   {load}.venv/app/bin/python -m bot.gateway.voice.simulator\n"
+        f"{terminal}"
         "    Demo identities and passwords: README, section 'Demo identities'.\n"
         "    Stop with Ctrl-C.\n",
         flush=True,
