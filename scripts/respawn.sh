@@ -10,8 +10,11 @@
 set -u
 STARTUP_SECONDS=${RESPAWN_STARTUP_SECONDS:-60}
 child=0
-stop() {
-  [ "$child" -ne 0 ] && kill -TERM "$child" 2>/dev/null && wait "$child"
+stop() {  # the command (or the pause before its restart) gets the signal too
+  local jobs
+  jobs=$(jobs -p)
+  [ -n "$jobs" ] && kill -TERM $jobs 2>/dev/null
+  wait
   exit 0
 }
 trap stop TERM INT
