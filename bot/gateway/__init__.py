@@ -17,8 +17,8 @@ puts its services in ``app.extensions``: ``health``, ``voice`` (phone),
 
 The secure step (identity and query password) is verified here, never inside Rasa.
 
-Run locally:  .venv/app/bin/flask --app bot.gateway run  (``make run`` does it)
-Production:   gunicorn "bot.gateway:create_app()"
+Run:  .venv/app/bin/gunicorn -c gunicorn.conf.py  (``make run`` and
+``make run-production`` do it; workers and threads from the settings)
 """
 from __future__ import annotations
 

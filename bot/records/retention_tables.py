@@ -63,7 +63,7 @@ from bot.records.voice_models import SmsMessage, SmsStatus, VoiceCall, VoiceCall
 TRACKER_EVENTS = "tracker_events"  # the one rule on Rasa's tracker store, not on the records
 MASKED_EVENT = "contacts_masked"  # complaint_events.action written when a complaint is masked
 RETENTION_ACTOR = "retention"  # complaint_events.actor of that event
-DONE_SMS = (SmsStatus.sent, SmsStatus.failed)
+DONE_SMS = (SmsStatus.sent, SmsStatus.failed, SmsStatus.unknown)  # unknown: may have gone out, never re-sent
 
 Due = Callable[[datetime], ColumnElement[bool]]
 

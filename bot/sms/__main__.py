@@ -10,6 +10,7 @@ from types import FrameType
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.sms.sender import OutboxSender
 
@@ -52,12 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true",
                         help="one pass over the outbox, then exit (for cron)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
     try:
         settings = load_settings()
     except SettingsError as exc:
         parser.exit(2, f"python -m bot.sms: {exc}\n")
+    # JSON lines in production, personal data masked (bot/logs.py)
+    configure_logging(settings.log_style, settings.log_level, settings.secret_key)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

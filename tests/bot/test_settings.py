@@ -189,3 +189,32 @@ def test_a_malformed_redis_url_is_refused_without_echoing_it(url: str) -> None:
     with pytest.raises(SettingsError, match="REDIS_URL") as raised:
         load_settings({"REDIS_URL": url})
     assert "hunter2" not in str(raised.value) and "6379" not in str(raised.value)
+
+
+# ------------------------------------------------- the gateway under gunicorn (issue 10)
+
+
+def test_gateway_bind_workers_and_threads() -> None:
+    defaults = load_settings({})
+    assert (defaults.gateway_bind, defaults.gateway_workers, defaults.gateway_threads) == (
+        "127.0.0.1:8000", 1, 8)
+    assert load_settings({"GATEWAY_PORT": "8123"}).gateway_bind == "127.0.0.1:8123"
+    settings = load_settings({"GATEWAY_BIND": "0.0.0.0:8080", "GATEWAY_PORT": "8123",
+                              "GATEWAY_WORKERS": "3", "GATEWAY_THREADS": "4",
+                              "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert (settings.gateway_bind, settings.gateway_workers, settings.gateway_threads) == (
+        "0.0.0.0:8080", 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"GATEWAY_WORKERS": "0"}, "GATEWAY_WORKERS"),
+        ({"GATEWAY_THREADS": "0"}, "GATEWAY_THREADS"),
+        # the chat rate limits would be counted per process
+        ({"GATEWAY_WORKERS": "2"}, "REDIS_URL"),
+    ],
+)
+def test_bad_gateway_process_settings_are_refused(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)
