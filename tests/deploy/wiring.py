@@ -220,12 +220,21 @@ def ingress_problems(docs: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+# The metrics scraper (Prometheus) and the parts it scrapes besides the gateway.
+SCRAPER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+SCRAPED = frozenset({"actions"})
+
+
 def _component(selector: dict[str, Any]) -> str | None:
     return (selector.get("matchLabels") or {}).get("app.kubernetes.io/component")
 
 
 def network_policy_problems(docs: list[dict[str, Any]]) -> list[str]:
-    """Ingress denied by default; Rasa only from the gateway, actions only from Rasa."""
+    """Ingress denied by default; Rasa only from the gateway, actions only from Rasa.
+
+    The metrics scraper's namespace may reach the action server (GET /metrics,
+    behind METRICS_TOKEN); nothing else from outside reaches Rasa or the actions.
+    """
     problems = []
     policies = [d for d in deployed(docs) if d["kind"] == "NetworkPolicy"]
     if not any(p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]
@@ -239,6 +248,8 @@ def network_policy_problems(docs: list[dict[str, Any]]) -> list[str]:
         for policy in selecting:
             for rule in policy["spec"].get("ingress") or []:
                 for peer in rule.get("from") or [{}]:
+                    if peer == SCRAPER and target in SCRAPED:
+                        continue
                     if set(peer) != {"podSelector"} or _component(peer["podSelector"]) not in sources:
                         problems.append(f"{name_of(policy)} lets {peer or 'anyone'} reach {target}")
     for policy in policies:
