@@ -65,6 +65,7 @@ RULES: dict[str, Callable[[Docs], list[str]]] = {
     "image": wiring.image_problems,
     "rasa environment": wiring.rasa_environment_problems,
     "rasa preflight": wiring.rasa_preflight_problems,
+    "settings": wiring.settings_problems,
     "ingress": wiring.ingress_problems,
     "network policies": wiring.network_policy_problems,
 }
@@ -137,6 +138,16 @@ def _rasa_with_development_channels(docs: Docs) -> None:
     _container(docs, "StatefulSet", "rasa")["args"][-1] = "credentials.yml"
 
 
+def _sms_without_redis(docs: Docs) -> None:
+    container = _container(docs, "Deployment", "sms")
+    container["env"] = [env for env in container["env"] if env["name"] != "REDIS_URL"]
+
+
+def _actions_without_public_consent(docs: Docs) -> None:
+    container = _container(docs, "Deployment", "actions")
+    container["env"] = [env for env in container["env"] if env["name"] != "ACTIONS_ALLOW_PUBLIC"]
+
+
 def _ingress_without_tls(docs: Docs) -> None:
     del rules.find(docs, "Ingress", "gateway")["spec"]["tls"]
 
@@ -163,6 +174,8 @@ BREAKS = [
     (_hpa_on_rasa, "rasa urls", "scales Rasa"),
     (_lock_store_setting_missing, "rasa environment", "REDIS_LOCK_DB"),
     (_rasa_with_development_channels, "rasa preflight", "declares rest"),
+    (_sms_without_redis, "settings", "REDIS_URL"),
+    (_actions_without_public_consent, "settings", "ACTIONS_ALLOW_PUBLIC=1"),
     (_ingress_without_tls, "ingress", "without TLS"),
     (_rasa_open_to_all, "network policies", "reach rasa"),
     (_other_image, "image", "rasa/rasa-sdk"),

@@ -197,6 +197,61 @@ def rasa_preflight_problems(docs: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def pod_settings_environment(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The environment a container gets, secrets taken from the example Secrets.
+
+    The example's placeholders keep their shape (``rediss://…``); the keys of
+    ``hotline-keys`` become strong random values, as the real ones must be.
+    """
+    import secrets
+
+    example = {(d["metadata"]["name"], key): value for d in docs
+               if d["kind"] == "Secret" and "/examples/" in d["__file__"]
+               for key, value in (d.get("stringData") or {}).items()}
+    environ: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        if "configMapRef" in source:
+            environ.update(find(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for env in container.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+        if ref is None:
+            environ[env["name"]] = env.get("value", "")
+        elif ref["name"] == "hotline-keys":
+            environ[env["name"]] = secrets.token_urlsafe(48)
+        else:
+            environ[env["name"]] = example.get((ref["name"], ref["key"]), "")
+    return environ
+
+
+def settings_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """Every process of the application environment starts with what its pod gets.
+
+    ``bot.settings.load_settings`` (production refuses to start without its
+    secrets) on each container's environment, and the action server's own
+    refusal to listen beyond loopback (``actions/serve.py``).
+    """
+    from actions.serve import chosen_interface, refusal
+    from bot.settings import SettingsError, load_settings
+
+    problems = []
+    for doc in workloads(docs):
+        for where, container in containers(doc, init=False):
+            if not container["command"][0].startswith(f"{IMAGE_ROOT}/.venv/app/"):
+                continue
+            environ = pod_settings_environment(docs, container)
+            try:
+                load_settings(environ)
+            except SettingsError as exc:
+                problems.append(f"{where}: {exc}")
+            args = container.get("args") or []
+            if "actions.serve" in args:
+                interface = args[args.index("--interface") + 1] if "--interface" in args else None
+                why = refusal(chosen_interface(interface, environ), environ)
+                if why:
+                    problems.append(f"{where}: {why}")
+    return problems
+
+
 # ------------------------------------------------------------------ outside and inside
 
 def ingress_problems(docs: list[dict[str, Any]]) -> list[str]:
