@@ -160,6 +160,10 @@ def security_problems(docs: list[dict[str, Any]]) -> list[str]:
             problems.append(f"{name_of(doc)}: pod seccompProfile is not RuntimeDefault")
         if pod_spec(doc).get("automountServiceAccountToken") is not False:
             problems.append(f"{name_of(doc)}: mounts a service account token it never uses")
+        if pod_spec(doc).get("enableServiceLinks") is not False:
+            # Kubernetes would set GATEWAY_PORT=tcp://…, RASA_PORT… from the Services,
+            # and GATEWAY_PORT is one of the gateway's settings
+            problems.append(f"{name_of(doc)}: enableServiceLinks is not false")
         for where, container in containers(doc):
             context = container.get("securityContext") or {}
             if context.get("allowPrivilegeEscalation") is not False:

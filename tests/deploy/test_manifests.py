@@ -101,6 +101,10 @@ def _root(docs: Docs) -> None:
         "runAsNonRoot"] = False
 
 
+def _service_links(docs: Docs) -> None:
+    del rules.find(docs, "Deployment", "gateway")["spec"]["template"]["spec"]["enableServiceLinks"]
+
+
 def _writable_root(docs: Docs) -> None:
     _container(docs, "Deployment", "sms")["securityContext"]["readOnlyRootFilesystem"] = False
 
@@ -167,6 +171,7 @@ BREAKS = [
     (_rasa_probe_on_status, "probes", "/status"),
     (_root, "security", "runAsNonRoot"),
     (_writable_root, "security", "readOnlyRootFilesystem"),
+    (_service_links, "security", "enableServiceLinks"),
     (_token_as_value, "secrets", "RASA_TOKEN does not come from a secretKeyRef"),
     (_password_in_config, "secrets", "REDIS_PASSWORD"),
     (_unknown_secret_key, "secret example", "hotline-records-db/DB_URL"),
