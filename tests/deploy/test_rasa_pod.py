@@ -36,8 +36,11 @@ MODELS = "/models"  # the models volume's mount path in the pod
 
 def localise(text: str, models: Path) -> str:
     """An image path or a shell script of the pod, with this machine's folders."""
-    text = re.sub(rf"(?<![\w.-]){MODELS}", lambda _: str(models), text)  # not /app/var/models
-    return text.replace(IMAGE_ROOT + "/", f"{PROJECT_ROOT}/")
+    def at_start(path: str) -> str:  # a path that begins there, not /app/var/models
+        return rf"(?<![\w.-]){path}(?=/|$|\W)"
+
+    text = re.sub(at_start(MODELS), lambda _: str(models), text)
+    return re.sub(at_start(IMAGE_ROOT), lambda _: str(PROJECT_ROOT), text)
 
 
 @pytest.fixture(scope="module")
