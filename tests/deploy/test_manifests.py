@@ -63,6 +63,7 @@ RULES: dict[str, Callable[[Docs], list[str]]] = {
     "secret example": rules.secret_example_problems,
     "rasa urls": wiring.rasa_urls_problems,
     "image": wiring.image_problems,
+    "autoscaling": wiring.autoscaling_problems,
     "rasa environment": wiring.rasa_environment_problems,
     "rasa preflight": wiring.rasa_preflight_problems,
     "settings": wiring.settings_problems,
@@ -134,6 +135,10 @@ def _hpa_on_rasa(docs: Docs) -> None:
     docs.append(hpa)
 
 
+def _replicas_beside_autoscaler(docs: Docs) -> None:
+    rules.find(docs, "Deployment", "gateway")["spec"]["replicas"] = 3
+
+
 def _lock_store_setting_missing(docs: Docs) -> None:
     del rules.config_data(docs)["REDIS_LOCK_DB"]
 
@@ -177,6 +182,7 @@ BREAKS = [
     (_unknown_secret_key, "secret example", "hotline-records-db/DB_URL"),
     (_fourth_replica, "rasa urls", "RASA_URLS lists"),
     (_hpa_on_rasa, "rasa urls", "scales Rasa"),
+    (_replicas_beside_autoscaler, "autoscaling", "sets replicas"),
     (_lock_store_setting_missing, "rasa environment", "REDIS_LOCK_DB"),
     (_rasa_with_development_channels, "rasa preflight", "declares rest"),
     (_sms_without_redis, "settings", "REDIS_URL"),

@@ -66,6 +66,23 @@ def rasa_urls_problems(docs: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def autoscaling_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """An autoscaled workload leaves its count to the autoscaler (an apply would reset it)."""
+    problems = []
+    for hpa in (d for d in deployed(docs) if d["kind"] == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]
+        try:
+            workload = find(docs, target["kind"], target["name"])
+        except LookupError:
+            problems.append(f"{name_of(hpa)} scales {target['kind']}/{target['name']}, missing")
+            continue
+        if "replicas" in workload["spec"]:
+            problems.append(f"{name_of(workload)} sets replicas, which {name_of(hpa)} owns")
+        if hpa["spec"]["minReplicas"] < 2:
+            problems.append(f"{name_of(hpa)} may leave a single pod")
+    return problems
+
+
 # ------------------------------------------------------------------ commands
 
 def module_file(module: str) -> Path | None:
