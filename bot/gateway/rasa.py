@@ -193,7 +193,8 @@ class RasaClient:
                 continue
             self._mark_up(replica)
             return response
-        raise NotDelivered("no Rasa replica could be reached (" + "; ".join(failures) + ")")
+        raise NotDelivered("no Rasa replica could be reached (" + "; ".join(failures) + ")",
+                           "unreachable")
 
     # ------------------------------------------------------------------ turns
 
@@ -255,7 +256,7 @@ class RasaClient:
         except requests.Timeout as exc:
             raise AssistantUnavailable(f"Rasa did not answer within {read_timeout:.1f} s") from exc
         except NotDelivered as exc:
-            raise AssistantUnavailable(f"Rasa cannot be reached: {exc}") from exc
+            raise AssistantUnavailable(f"Rasa cannot be reached: {exc}", "unreachable") from exc
         except requests.RequestException as exc:
             raise AssistantUnavailable(
                 f"Rasa cannot be reached (the turn may have reached it): {exc.__class__.__name__}"

@@ -43,11 +43,15 @@ def bot_text(response: requests.Response) -> str:
     return "".join(m.get("text", "") for m in response.json()["messages"] if m["role"] == "bot")
 
 
-def assert_chat_apology(response: requests.Response, code: str = "assistant_unavailable") -> None:
-    """The widget's apology: 503 with the JSON error it shows (and a tap-to-call 96319)."""
+def assert_chat_apology(response: requests.Response, code: str = "turn_failed") -> None:
+    """The widget's apology: 503 with the JSON error it shows (96319, 86279298); a failed
+    turn also offers the callback form (``handover``)."""
     assert response.status_code == 503, (response.status_code, response.text[:300])
     assert response.headers["Content-Type"].startswith("application/json")
-    assert response.json() == {"error": {"code": code, "message": load_texts().error(code)}}
+    body = response.json()
+    assert body["error"] == {"code": code, "message": load_texts().error(code)}
+    if code == "turn_failed":
+        assert body["handover"], body
 
 
 def call(gateway: Gateway, caller: str = "+8613800000007") -> PhoneSimulator:

@@ -139,7 +139,8 @@ def test_database_down_still_answers_with_twiml(twilio: Twilio, app) -> None:  #
 
 
 
-CALL_AGAIN = "非常抱歉，系统暂时出现故障。请您稍后再拨打九六三幺九。"
+CALL_AGAIN = ("非常抱歉，系统暂时出现故障。如需投诉，也可以直接拨打监督电话八六二七九二九八。"
+              "请您稍后再拨打九六三幺九。")
 
 
 @pytest.mark.parametrize(("dial_status", "heard"), [
