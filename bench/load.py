@@ -1,0 +1,237 @@
+"""Load benchmark of the whole stack against bare Rasa (`make bench-load`): prints figures, asserts nothing.
+
+Starts the production layout (:class:`bench.stacks.WholeStack`: PostgreSQL,
+Redis lock store, Rasa replicas, action server, gunicorn gateway) and drives
+it with Locust (``bench/locustfile.py``, headless, bounded in time): mixed
+phone calls (signed Twilio webhooks) and web chats (the widget's API) with
+verification, balance, loan, FAQ, a complaint and hand-over, at each offered
+rate of a step ramp, open-loop. Then stops it, starts bare single-process
+``rasa run`` (:class:`bench.stacks.BareRasa`: same model, REST channel, the
+action server) and drives the same conversations' messages at the same rates.
+
+Per step: offered and achieved turns/s, p50/p95/p99 per channel, errors,
+CPU seconds per turn (every process of the system, before/after), and after
+the ramp resident memory per process. Maximum sustained throughput is the
+highest achieved rate of a step with p95 under ``--bound`` ms, no error and
+at least 95 % of the offered rate. ``--soak 600`` instead runs one rate for
+that long and samples resident memory every 30 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.stacks import TWILIO_TOKEN, BareRasa, System, WholeStack
+from tests.e2e.stack import ROOT
+
+LOCUST = ROOT / ".venv" / "tools" / "bin" / "locust"
+LOCUSTFILE = ROOT / "bench" / "locustfile.py"
+TARGETS = ("targets: at 30 msg/s p95 ≤ 300 ms and no errors; max sustained ≥ 1.5 × bare Rasa; "
+           "one conversation p95 ≤ 120 ms (chat/REST), ≤ 150 ms (voice); stack ≤ 2.5 GB; "
+           "soak growth < 5 %")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def cpu_seconds(system: System) -> float:
+    total = 0.0
+    for processes in system.ps().values():
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+            except psutil.NoSuchProcess:
+                pass
+    return total
+
+
+def rss_mb(system: System) -> dict[str, float]:
+    sizes = {}
+    for name, processes in system.ps().items():
+        size = 0
+        for process in processes:
+            try:
+                size += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        sizes[name] = size / 2**20
+    return sizes
+
+
+@dataclass
+class Step:
+    target: str
+    offered: float
+    seconds: float
+    achieved: float
+    turns: int
+    errors: int
+    cpu_per_turn: float
+    by_channel: dict[str, list[float]]
+    error_kinds: dict[str, int]
+
+    def p95(self) -> float:
+        return percentile([v for values in self.by_channel.values() for v in values], 0.95)
+
+    def sustained(self, bound: float) -> bool:
+        return self.errors == 0 and self.p95() <= bound and self.achieved >= 0.95 * self.offered
+
+    def lines(self) -> list[str]:
+        out = [f"[{self.target}] offered {self.offered:5.1f}/s  achieved {self.achieved:5.1f}/s  "
+               f"turns {self.turns}  errors {self.errors}  CPU {self.cpu_per_turn * 1000:5.1f} ms/turn"]
+        every = [v for values in self.by_channel.values() for v in values]
+        for channel, values in [*sorted(self.by_channel.items()), ("all", every)]:
+            if values:
+                out.append(f"    {channel:6} p50 {percentile(values, .5):7.1f}  p95 {percentile(values, .95):7.1f}"
+                           f"  p99 {percentile(values, .99):7.1f} ms  (n={len(values)})")
+        for kind, count in sorted(self.error_kinds.items(), key=lambda item: -item[1])[:5]:
+            out.append(f"    error ×{count}: {kind}")
+        return out
+
+
+def drive(system: System, target: str, rate: float, seconds: float, warmup: float,
+          workdir: Path, users: int | None = None) -> Step:
+    """One Locust run at ``rate`` turns/s; figures from the samples after ``warmup``."""
+    users = users or max(4, int(rate * 3))  # a mean gap of ~3 s between one person's turns
+    samples = workdir / f"samples-{target}-{rate:g}-{users}.jsonl"
+    tokens = None
+    if isinstance(system, BareRasa):  # fresh senders each run: no tracker is reused
+        tokens = workdir / f"tokens-{rate:g}-{users}.tsv"
+        system.issue_auth_sessions(int(rate * seconds) + 50, tokens)
+    env = dict(os.environ, BENCH_TARGET=target, BENCH_RATE=str(rate), BENCH_USERS=str(users),
+               BENCH_BASE_URL=system.base_url, BENCH_TWILIO_TOKEN=TWILIO_TOKEN,
+               BENCH_SAMPLES=str(samples), BENCH_TOKENS=str(tokens or ""))
+    cpu_before = cpu_seconds(system)
+    started = time.time()
+    subprocess.run([str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
+                    "-r", str(users), "-t", f"{int(seconds)}s", "--host", system.base_url,
+                    "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+                   env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL,
+                   stderr=open(workdir / "locust.log", "ab"))
+    cpu = cpu_seconds(system) - cpu_before
+    rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
+    window = [row for row in rows if row["at"] >= started + warmup]
+    span = max(1.0, max((row["at"] for row in window), default=started) - (started + warmup))
+    by_channel: dict[str, list[float]] = {}
+    kinds: dict[str, int] = {}
+    for row in window:
+        if row["ok"]:
+            by_channel.setdefault(row["channel"], []).append(row["ms"])
+        else:
+            kinds[row["error"]] = kinds.get(row["error"], 0) + 1
+    ok = sum(len(values) for values in by_channel.values())
+    return Step(target, rate, seconds, ok / span, len(window), sum(kinds.values()),
+                cpu / max(1, len(rows)), by_channel, kinds)
+
+
+def ramp(system: System, target: str, rates: list[float], args, workdir: Path) -> list[Step]:
+    steps = []
+    single = drive(system, target, 1.0, args.seconds, args.warmup, workdir, users=1)
+    single.target = f"{target}, one conversation"
+    print("\n".join(single.lines()), flush=True)
+    steps.append(single)
+    for rate in rates:
+        step = drive(system, target, rate, args.seconds, args.warmup, workdir)
+        print("\n".join(step.lines()), flush=True)
+        steps.append(step)
+        if not step.sustained(args.bound) and rate >= 30:
+            break
+    return steps
+
+
+def print_memory(system: System, label: str) -> float:
+    sizes = rss_mb(system)
+    total = sum(sizes.values())
+    print(f"resident memory, {label}: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in sizes.items())
+          + f"; total {total:.0f} MB")
+    return total
+
+
+def soak(system: System, rate: float, seconds: int, workdir: Path) -> None:
+    """Drive ``rate`` for ``seconds``; resident memory every 30 s and its growth."""
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        start = time.monotonic()
+        while not done.wait(30):
+            samples.append((time.monotonic() - start, sum(rss_mb(system).values())))
+            print(f"  soak {samples[-1][0]:5.0f} s: {samples[-1][1]:7.0f} MB", flush=True)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    step = drive(system, "stack", rate, seconds, 30, workdir)
+    done.set()
+    print("\n".join(step.lines()))
+    if len(samples) >= 2:
+        first, last = samples[0][1], samples[-1][1]
+        print(f"soak: {first:.0f} MB at 30 s -> {last:.0f} MB at {samples[-1][0]:.0f} s: "
+              f"growth {100 * (last - first) / first:+.1f} % (target < 5 %)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10,20,30,40,50", help="offered turns/s of the ramp")
+    parser.add_argument("--seconds", type=float, default=60, help="length of each step")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of each step not counted")
+    parser.add_argument("--bound", type=float, default=300, help="p95 (ms) of a sustained step")
+    parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas of the stack")
+    parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--skip-stack", action="store_true")
+    parser.add_argument("--soak", type=int, default=0, help="soak seconds instead of the ramp")
+    parser.add_argument("--soak-rate", type=float, default=20)
+    args = parser.parse_args(argv)
+    rates = [float(rate) for rate in args.rates.split(",")]
+    print(TARGETS, flush=True)
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        workdir = Path(tmp)
+        if not args.skip_stack:
+            stack = WholeStack(workdir=workdir, replicas=args.replicas)
+            try:
+                stack.start()
+                print(f"stack: {args.replicas} Rasa replica(s), action server, gunicorn gateway "
+                      f"(2 workers × 8 threads), PostgreSQL, Redis", flush=True)
+                if args.soak:
+                    soak(stack, args.soak_rate, args.soak, workdir)
+                    return 0
+                steps = ramp(stack, "stack", rates, args, workdir)
+                best["stack"] = max((s.achieved for s in steps[1:] if s.sustained(args.bound)), default=0)
+                total = print_memory(stack, "whole stack")
+                print(f"whole stack resident: {total / 1024:.2f} GB (target ≤ 2.5 GB)")
+            finally:
+                stack.stop()
+        if not args.skip_bare:
+            bare = BareRasa(workdir=workdir)
+            try:
+                bare.start()
+                print("bare: one `rasa run` (REST channel, in-memory tracker), action server", flush=True)
+                steps = ramp(bare, "bare", rates, args, workdir)
+                best["bare"] = max((s.achieved for s in steps[1:] if s.sustained(args.bound)), default=0)
+                print_memory(bare, "bare Rasa")
+            finally:
+                bare.stop()
+    for name, value in best.items():
+        print(f"maximum sustained throughput, {name}: {value:.1f} turns/s "
+              f"(p95 ≤ {args.bound:.0f} ms, no errors)")
+    if best.get("bare") and "stack" in best:
+        print(f"ratio stack / bare: {best['stack'] / best['bare']:.2f} (target ≥ 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
