@@ -83,6 +83,7 @@ class Step:
     cpu_per_turn: float
     by_channel: dict[str, list[float]]
     error_kinds: dict[str, int]
+    by_step: dict[str, list[float]]
 
     def p95(self) -> float:
         return percentile([v for values in self.by_channel.values() for v in values], 0.95)
@@ -101,6 +102,12 @@ class Step:
         for kind, count in sorted(self.error_kinds.items(), key=lambda item: -item[1])[:5]:
             out.append(f"    error ×{count}: {kind}")
         return out
+
+    def slowest(self, count: int = 8) -> list[str]:
+        """The steps with the highest median (where one conversation's time goes)."""
+        ranked = sorted(self.by_step.items(), key=lambda item: -percentile(item[1], .5))[:count]
+        return [f"      median {percentile(values, .5):6.1f} ms  max {max(values):6.1f} ms  {name[:40]}"
+                for name, values in ranked]
 
 
 def drive(system: System, target: str, rate: float, seconds: float, warmup: float,
@@ -128,21 +135,27 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
     span = max(1.0, max((row["at"] for row in window), default=started) - (started + warmup))
     by_channel: dict[str, list[float]] = {}
     kinds: dict[str, int] = {}
+    by_step: dict[str, list[float]] = {}
     for row in window:
         if row["ok"]:
             by_channel.setdefault(row["channel"], []).append(row["ms"])
+            by_step.setdefault(f'{row["channel"]} {row["step"]}', []).append(row["ms"])
         else:
             kinds[row["error"]] = kinds.get(row["error"], 0) + 1
     ok = sum(len(values) for values in by_channel.values())
     return Step(target, rate, seconds, ok / span, len(window), sum(kinds.values()),
-                cpu / max(1, len(rows)), by_channel, kinds)
+                cpu / max(1, len(rows)), by_channel, kinds, by_step)
 
 
 def ramp(system: System, target: str, rates: list[float], args, workdir: Path) -> list[Step]:
     steps = []
-    single = drive(system, target, 1.0, args.seconds, args.warmup, workdir, users=1)
+    drive(system, target, 5.0, 20, 0, workdir)  # warm-up: Rasa's first turns load lazily
+    spies = profile(system, workdir, max(60.0, args.seconds)) if args.profile else []
+    single = drive(system, target, 1.0, max(60.0, args.seconds), args.warmup, workdir, users=1)
+    for spy in spies:
+        spy.wait()
     single.target = f"{target}, one conversation"
-    print("\n".join(single.lines()), flush=True)
+    print("\n".join(single.lines() + ["    slowest steps:"] + single.slowest()), flush=True)
     steps.append(single)
     for rate in rates:
         step = drive(system, target, rate, args.seconds, args.warmup, workdir)
@@ -151,6 +164,21 @@ def ramp(system: System, target: str, rates: list[float], args, workdir: Path) -
         if not step.sustained(args.bound) and rate >= 30:
             break
     return steps
+
+
+def profile(system: System, workdir: Path, seconds: float) -> list[subprocess.Popen]:
+    """py-spy (collapsed stacks, ``profile-<part>-<pid>.txt``) on Rasa and the gateway workers."""
+    spies = []
+    for name, processes in system.ps().items():
+        if name.startswith("rasa") or name == "gateway":
+            for process in processes[1:] if name == "gateway" else processes[:1]:
+                out = workdir / f"profile-{name}-{process.pid}.txt"
+                spies.append(subprocess.Popen(
+                    [str(ROOT / ".venv/tools/bin/py-spy"), "record", "--pid", str(process.pid),
+                     "--duration", str(int(seconds) + 5), "--format", "raw", "--rate", "200",
+                     "--output", str(out), "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=open(workdir / "py-spy.log", "ab")))
+    return spies
 
 
 def print_memory(system: System, label: str) -> float:
@@ -194,12 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stack", action="store_true")
     parser.add_argument("--soak", type=int, default=0, help="soak seconds instead of the ramp")
     parser.add_argument("--soak-rate", type=float, default=20)
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy on Rasa and the gateway during the one-conversation step")
+    parser.add_argument("--keep", help="a folder to keep logs and per-turn samples in")
     args = parser.parse_args(argv)
     rates = [float(rate) for rate in args.rates.split(",")]
     print(TARGETS, flush=True)
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        workdir = Path(tmp)
+        workdir = Path(args.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         if not args.skip_stack:
             stack = WholeStack(workdir=workdir, replicas=args.replicas)
             try:
