@@ -3,11 +3,12 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 .DEFAULT_GOAL := help
 
-.PHONY: help setup lock lock-upgrade audit migrate seed train run chat test bench policy-report retention clean
+.PHONY: help setup lock lock-upgrade audit migrate seed train run run-production chat test bench policy-report retention clean
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
 	@echo "make test   the whole test suite (what CI runs)"
+	@echo "make run-production  local trial of the production topology (PostgreSQL, Redis, 2 Rasa replicas, gunicorn)"
 	@echo "make chat   talk to the running assistant in this terminal"
 	@echo "make bench  benchmark: training, start-up, memory, per-turn latency"
 	@echo "make lock   regenerate requirements/*.lock after changing a pin in pyproject.toml"
@@ -43,8 +44,16 @@ train: setup
 	@bash scripts/train.sh
 
 run: seed train
-	@echo "==> Starting Rasa, the action server (honcho, Procfile)"
+	@echo "==> Starting Rasa, the action server, the gateway (honcho, Procfile)"
 	@$(APP) -m honcho start -f Procfile
+
+# The production topology on this machine (README, "Deploying for real"): settings
+# and keys in var/production.env (written once), PostgreSQL databases created if
+# missing, demo data seeded as a clearly local trial, then Procfile.production.
+run-production: setup train
+	@$(APP) scripts/production.py
+	@echo "==> Starting 2 Rasa replicas, the action server (2 workers), the gateway (gunicorn)"
+	@$(APP) -m honcho start -f Procfile.production -e var/production.env
 
 chat:
 	@$(APP) -m bot.chat

@@ -1,6 +1,7 @@
-"""Waits until Rasa and the action server answer, then says where to talk to them.
+"""Waits until Rasa, the action server and the gateway answer, then says where to talk to them.
 
-Runs as the ``ready`` process of the Procfile; it keeps running afterwards
+Runs as the ``ready`` process of the Procfile (and of ``Procfile.production``,
+where every Rasa replica of ``RASA_URLS`` is waited for); it keeps running afterwards
 because honcho stops all processes when one exits.
 """
 from __future__ import annotations
@@ -14,17 +15,18 @@ from bot.settings import load_settings
 
 
 def parts_healthy(settings, timeout: float = 2.0) -> dict[str, bool]:
-    """Health of each part: Rasa with a loaded model, and the action server."""
+    """Health of each part: every Rasa replica with a loaded model, the action server,
+    and the gateway's full report (``/healthz``)."""
     checks = {}
-    try:
-        status = requests.get(
-            f"{settings.rasa_url}/status",
-            params={"token": settings.rasa_token},
-            timeout=timeout,
-        )
-        checks["rasa"] = status.ok and bool(status.json().get("model_id"))
-    except (requests.RequestException, ValueError):
-        checks["rasa"] = False
+    replicas = settings.replica_urls
+    for number, url in enumerate(replicas, start=1):
+        name = "rasa" if len(replicas) == 1 else f"rasa{number}"
+        try:
+            status = requests.get(f"{url}/status", params={"token": settings.rasa_token},
+                                  timeout=timeout)
+            checks[name] = status.ok and bool(status.json().get("model_id"))
+        except (requests.RequestException, ValueError):
+            checks[name] = False
     try:
         health = requests.get(
             f"http://127.0.0.1:{settings.action_server_port}/health", timeout=timeout

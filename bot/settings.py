@@ -176,6 +176,13 @@ class Settings:
     # or rolled back to (both make their file the newest).
     release_models_dir: str = str(VAR_DIR / "models")
     rasa_model_dir: str = str(VAR_DIR / "models")
+    # production topology (issue 10, gunicorn.conf.py): where the gateway listens
+    # (GATEWAY_BIND, else 127.0.0.1:GATEWAY_PORT), its gunicorn worker processes
+    # and the threads of each. More than one worker needs REDIS_URL: the chat
+    # rate limits must be shared by every process.
+    gateway_bind: str = "127.0.0.1:8000"
+    gateway_workers: int = 1
+    gateway_threads: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -218,6 +225,11 @@ class Settings:
                 f"({self.auth_failure_window_hours})"
             )
         _at_least(0, {"TRUSTED_PROXIES": self.trusted_proxies})
+        _at_least(1, {"GATEWAY_WORKERS": self.gateway_workers,
+                      "GATEWAY_THREADS": self.gateway_threads})
+        if self.gateway_workers > 1 and not self.redis_url:
+            raise SettingsError("GATEWAY_WORKERS above 1 needs REDIS_URL: the chat rate limits "
+                                "must be shared by every gateway process")
         if self.chat_max_message_chars > 2000:
             raise SettingsError(
                 "CHAT_MAX_MESSAGE_CHARS must be at most 2000 (the assistant's own input limit)"
@@ -361,5 +373,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         release_tolerance=_float(env, "RELEASE_TOLERANCE", defaults.release_tolerance),
         release_models_dir=env.get("RELEASE_MODELS_DIR") or defaults.release_models_dir,
         rasa_model_dir=env.get("RASA_MODEL_DIR") or defaults.rasa_model_dir,
+        gateway_bind=(env.get("GATEWAY_BIND") or "").strip()
+        or f"127.0.0.1:{env.get('GATEWAY_PORT') or 8000}",
+        gateway_workers=_int(env, "GATEWAY_WORKERS", defaults.gateway_workers),
+        gateway_threads=_int(env, "GATEWAY_THREADS", defaults.gateway_threads),
     )
     return settings.validate()

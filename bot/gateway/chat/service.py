@@ -51,7 +51,7 @@ def build_service(app: Flask) -> ChatService:
         settings=settings,
         texts=load_texts(),
         rasa=RasaClient(
-            settings.rasa_url,
+            settings.replica_urls,
             channel=CHANNEL,
             channel_secret=settings.gateway_channel_secret,
             api_token=settings.rasa_token,

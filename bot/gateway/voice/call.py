@@ -66,7 +66,7 @@ class VoiceService:
         self.sms = sms or SmsSender(settings, flow.sms)
         self.dialogue = CallDialogue(
             settings, flow, menus, self.speaker, prompter, self.agents,
-            rasa=rasa or RasaClient(settings.rasa_url, channel="voice",
+            rasa=rasa or RasaClient(settings.replica_urls, channel="voice",
                                     channel_secret=settings.gateway_channel_secret),
             sms=self.sms,
         )

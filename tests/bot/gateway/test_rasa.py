@@ -7,20 +7,23 @@ assistant is exercised by the chat API and phone-call tests.
 """
 from __future__ import annotations
 
+import socketserver
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
 
 from bot.contract import secure_step_outcome
-from bot.gateway.rasa import AssistantUnavailable, RasaClient
+from bot.gateway.rasa import AssistantUnavailable, RasaClient, rendezvous_order
 from tests.bot.gateway.conftest import FakeRasa
 from tests.e2e.stack import free_port
 
 SECRET = "test-channel-secret"
 
 
-def client(url: str, channel: str = "webchat", timeout: float = 1.0, **kwargs) -> RasaClient:
+def client(url, channel: str = "webchat", timeout: float = 1.0, **kwargs) -> RasaClient:
     return RasaClient(url, channel=channel, channel_secret=SECRET, api_token="tok",
                       timeout=timeout, **kwargs)
 
@@ -182,3 +185,132 @@ def test_a_tracker_that_cannot_be_written_is_unavailable(fake_rasa: FakeRasa, st
         client(fake_rasa.url).replace_events("c1", [])
     with pytest.raises(AssistantUnavailable, match="cannot be written"):
         client(f"http://127.0.0.1:{free_port()}").replace_events("c1", [])
+
+
+# ------------------------------------------------------------------ replicas
+
+
+@pytest.fixture
+def second_rasa() -> Iterator[FakeRasa]:
+    server = FakeRasa()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def replicas(*urls: str, **kwargs) -> RasaClient:
+    return client(list(urls), **kwargs)
+
+
+def senders(count: int = 200) -> list[str]:
+    return [f"conv-{number}" for number in range(count)]
+
+
+def test_rendezvous_order_is_stable_and_moves_only_the_removed_replicas_conversations() -> None:
+    three = ["http://a:5005", "http://b:5005", "http://c:5005"]
+    first = {sender: rendezvous_order(three, sender)[0] for sender in senders()}
+    assert first == {sender: rendezvous_order(list(reversed(three)), sender)[0]
+                     for sender in senders()}  # the order given does not matter
+    assert set(first.values()) == set(three)  # every replica gets conversations
+    without_c = {sender: rendezvous_order(three[:2], sender)[0] for sender in senders()}
+    moved = {sender for sender in senders() if first[sender] != without_c[sender]}
+    assert moved == {sender for sender in senders() if first[sender] == "http://c:5005"}
+
+
+def test_each_conversation_sticks_to_one_replica_on_every_path(
+        fake_rasa: FakeRasa, second_rasa: FakeRasa) -> None:
+    fake_rasa.tracker, second_rasa.tracker = {"events": []}, {"events": []}
+    rasa = replicas(fake_rasa.url, second_rasa.url)
+    by_url = {fake_rasa.url: fake_rasa, second_rasa.url: second_rasa}
+    for sender in senders(20):
+        chosen = by_url[rendezvous_order(rasa.replicas, sender)[0]]
+        before = len(chosen.received)
+        rasa.send_text(sender, "你好")
+        rasa.send_intent(sender, "human_agent")
+        rasa.events(sender)
+        rasa.replace_events(sender, [])
+        assert len(chosen.received) - before == 4
+    assert len(fake_rasa.received) + len(second_rasa.received) == 80
+    assert fake_rasa.received and second_rasa.received
+
+
+def sender_first_on(rasa: RasaClient, replica: str) -> str:
+    return next(s for s in senders() if rendezvous_order(rasa.replicas, s)[0] == replica)
+
+
+def test_a_refused_replica_fails_over_and_is_skipped_for_a_while(second_rasa: FakeRasa) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    rasa = replicas(dead, second_rasa.url, down_seconds=0.5)
+    sender = sender_first_on(rasa, dead)
+    assert rasa.send_text(sender, "你好") == [{"text": "ok"}]
+    assert rasa.route(sender) == [second_rasa.url, dead]  # marked down: tried last
+    second_rasa.reply_with({"events": []})
+    assert rasa.events(sender) == []  # tracker reads route (and fail over) the same way
+    second_rasa.reply_with([{"text": "ok"}])
+    time.sleep(0.6)
+    assert rasa.route(sender) == [dead, second_rasa.url]  # tried again after a while
+    assert rasa.send_text(sender, "你好") == [{"text": "ok"}]
+    assert [(r.method, r.path) for r in second_rasa.received] == [
+        ("POST", "/webhooks/webchat/webhook"), ("GET", f"/conversations/{sender}/tracker"),
+        ("POST", "/webhooks/webchat/webhook")]
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_a_dead_proxy_answer_fails_over(fake_rasa: FakeRasa, second_rasa: FakeRasa,
+                                        status: int) -> None:
+    fake_rasa.status = status
+    rasa = replicas(fake_rasa.url, second_rasa.url)
+    sender = sender_first_on(rasa, fake_rasa.url)
+    assert rasa.send_text(sender, "你好") == [{"text": "ok"}]
+    assert len(fake_rasa.received) == 1 and len(second_rasa.received) == 1
+
+
+@pytest.mark.parametrize("fault", ["slow", "server-error"])
+def test_a_turn_that_may_have_reached_rasa_is_never_sent_again(
+        fake_rasa: FakeRasa, second_rasa: FakeRasa, fault: str) -> None:
+    if fault == "slow":
+        fake_rasa.delay = 1.0
+    else:
+        fake_rasa.status = 500
+    rasa = replicas(fake_rasa.url, second_rasa.url, timeout=0.4)
+    sender = sender_first_on(rasa, fake_rasa.url)
+    with pytest.raises(AssistantUnavailable):
+        rasa.send_text(sender, "你好")
+    assert len(fake_rasa.received) == 1 and second_rasa.received == []
+    assert rasa.route(sender)[0] == fake_rasa.url  # not marked down
+
+
+class _Hangup(socketserver.BaseRequestHandler):
+    """Reads the request, then closes the connection without an answer (a replica killed mid-turn)."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        self.server.got += 1  # type: ignore[attr-defined]
+
+
+def test_a_connection_dropped_after_the_request_is_not_sent_again(second_rasa: FakeRasa) -> None:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Hangup)
+    server.got = 0  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hangup = f"http://127.0.0.1:{server.server_address[1]}"
+        rasa = replicas(hangup, second_rasa.url)
+        sender = sender_first_on(rasa, hangup)
+        with pytest.raises(AssistantUnavailable, match="may have reached"):
+            rasa.send_text(sender, "你好")
+        assert server.got == 1 and second_rasa.received == []  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_replica_answering_is_unavailable() -> None:
+    rasa = replicas(f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(AssistantUnavailable, match="cannot be reached"):
+        rasa.send_text("c1", "你好")
+    with pytest.raises(AssistantUnavailable, match="cannot be read"):
+        rasa.events("c1")
