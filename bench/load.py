@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.stacks import TWILIO_TOKEN, BareRasa, System, WholeStack
+from bench.stacks import BareRasa, System, WholeStack
 from tests.e2e.stack import ROOT
 
 LOCUST = ROOT / ".venv" / "tools" / "bin" / "locust"
@@ -84,6 +84,7 @@ class Step:
     by_channel: dict[str, list[float]]
     error_kinds: dict[str, int]
     by_step: dict[str, list[float]]
+    load: float = 0.0  # the machine's 1-minute load average at the end (2 cores)
 
     def p95(self) -> float:
         return percentile([v for values in self.by_channel.values() for v in values], 0.95)
@@ -93,7 +94,8 @@ class Step:
 
     def lines(self) -> list[str]:
         out = [f"[{self.target}] offered {self.offered:5.1f}/s  achieved {self.achieved:5.1f}/s  "
-               f"turns {self.turns}  errors {self.errors}  CPU {self.cpu_per_turn * 1000:5.1f} ms/turn"]
+               f"turns {self.turns}  errors {self.errors}  CPU {self.cpu_per_turn * 1000:5.1f} ms/turn  "
+               f"(load average {self.load:.1f})"]
         every = [v for values in self.by_channel.values() for v in values]
         for channel, values in [*sorted(self.by_channel.items()), ("all", every)]:
             if values:
@@ -120,7 +122,9 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
         tokens = workdir / f"tokens-{rate:g}-{users}.tsv"
         system.issue_auth_sessions(int(rate * seconds) + 50, tokens)
     env = dict(os.environ, BENCH_TARGET=target, BENCH_RATE=str(rate), BENCH_USERS=str(users),
-               BENCH_BASE_URL=system.base_url, BENCH_TWILIO_TOKEN=TWILIO_TOKEN,
+               BENCH_BASE_URL=system.base_url,
+               BENCH_TWILIO_TOKEN=getattr(system, "twilio_token", ""),
+               BENCH_PUBLIC_URL=getattr(system, "public_url", ""),
                BENCH_SAMPLES=str(samples), BENCH_TOKENS=str(tokens or ""))
     cpu_before = cpu_seconds(system)
     started = time.time()
@@ -144,7 +148,7 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
             kinds[row["error"]] = kinds.get(row["error"], 0) + 1
     ok = sum(len(values) for values in by_channel.values())
     return Step(target, rate, seconds, ok / span, len(window), sum(kinds.values()),
-                cpu / max(1, len(rows)), by_channel, kinds, by_step)
+                cpu / max(1, len(rows)), by_channel, kinds, by_step, os.getloadavg()[0])
 
 
 def ramp(system: System, target: str, rates: list[float], args, workdir: Path) -> list[Step]:
@@ -217,7 +221,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="length of each step")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of each step not counted")
     parser.add_argument("--bound", type=float, default=300, help="p95 (ms) of a sustained step")
-    parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas of the stack")
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--skip-stack", action="store_true")
     parser.add_argument("--soak", type=int, default=0, help="soak seconds instead of the ramp")
@@ -233,11 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(args.keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         if not args.skip_stack:
-            stack = WholeStack(workdir=workdir, replicas=args.replicas)
+            stack = WholeStack(workdir=workdir)
             try:
                 stack.start()
-                print(f"stack: {args.replicas} Rasa replica(s), action server, gunicorn gateway "
-                      f"(2 workers × 8 threads), PostgreSQL, Redis", flush=True)
+                print("stack: make run-production's topology (2 Rasa replicas, action server with "
+                      "2 workers, gunicorn gateway 2 × 8 threads, PostgreSQL, Redis)", flush=True)
                 if args.soak:
                     soak(stack, args.soak_rate, args.soak, workdir)
                     return 0

@@ -16,14 +16,17 @@ Configured by environment variables (``bench/load.py`` sets them):
   it catches up), and with a mean gap of seconds against answers of
   milliseconds the offered rate is what arrives;
 - ``BENCH_TWILIO_TOKEN``: the auth token the gateway checks signatures with;
+- ``BENCH_PUBLIC_URL``: the gateway's ``PUBLIC_BASE_URL`` (https, behind the
+  proxy): what webhooks are signed for, while they are posted to the host;
 - ``BENCH_TOKENS``: (bare) a file of ``sender<TAB>message`` lines, the
   secure step's outcome already issued for that sender (Rasa's REST channel
   has no verify form; ``bench/load.py`` opens the auth sessions);
 - ``BENCH_SAMPLES``: where to write one JSON line per turn at the end.
 
-Each distinct visitor comes from its own address (``X-Forwarded-For``; the
-gateway under test trusts one proxy), as real visitors do, so the per-address
-limits are not what is measured; every limit keeps its default.
+Each distinct visitor comes from its own address over https (``X-Forwarded-For``
+and ``-Proto``; the gateway under test trusts one proxy), as real visitors do,
+so the per-address limits are not what is measured; every limit keeps its
+default. The chat cookie is ``Secure`` in production: it is sent back by hand.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import random
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from locust import HttpUser, events, task
 
@@ -44,6 +47,8 @@ TARGET = os.environ.get("BENCH_TARGET", "stack")
 RATE = float(os.environ.get("BENCH_RATE", "10"))
 USERS = max(1, int(os.environ.get("BENCH_USERS", "30")))
 TWILIO_TOKEN = os.environ.get("BENCH_TWILIO_TOKEN", "")
+# The URL Twilio (and the visitor) use, in front of the one trusted proxy.
+PUBLIC_URL = os.environ.get("BENCH_PUBLIC_URL", "").rstrip("/")
 SAMPLES: list[dict] = []
 VOICE_FAILURE = "系统暂时出现故障"  # the phone's apology (flows/voice.yml system_error)
 
@@ -87,6 +92,10 @@ def _load_tokens() -> list[tuple[str, str]]:
 
 
 TOKENS = _load_tokens()
+
+
+def random_address() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
 
 
 class TurnFailed(Exception):
@@ -142,15 +151,18 @@ class Visitor(HttpUser):
     # ------------------------------------------------------------- web chat
 
     def chat(self, kind: str) -> None:
-        address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
-        headers = {"X-Forwarded-For": address}
+        headers = {"X-Forwarded-For": random_address(), "X-Forwarded-Proto": "https"}
         state = {"cid": None, "secure": False}
         identifier, password = random.choice(IDENTITIES)
+        jar: dict[str, str] = {}
 
         def post(path: str, body: dict) -> dict:
-            response = self.client.post(path, json=body, headers=headers, name=path, timeout=10)
+            cookie = "; ".join(f"{name}={value}" for name, value in jar.items())
+            response = self.client.post(path, json=body, headers={**headers, "Cookie": cookie},
+                                        name=path, timeout=10)
             if response.status_code != 200:
                 raise TurnFailed(f"HTTP {response.status_code} {response.text[:60]}")
+            jar.update(response.cookies.get_dict())
             answer = response.json()
             state["cid"], state["secure"] = answer["conversation_id"], answer.get("secure_step")
             return answer
@@ -177,6 +189,7 @@ class Visitor(HttpUser):
 
     def call(self, kind: str) -> None:
         phone = Call(self.client, self.host, f"+86139{random.randrange(10**8):08d}")
+        phone.headers = {"X-Forwarded-For": random_address(), "X-Forwarded-Proto": "https"}
         identifier, password = random.choice(IDENTITIES)
         self.turn("voice", "incoming", phone.dial)
         for step in VOICE[kind]:
@@ -224,7 +237,9 @@ class Call:
     """A phone call as Twilio places it: signed webhooks, following <Redirect> and <Dial>."""
 
     def __init__(self, client, base_url: str, caller: str) -> None:
-        self.client, self.base = client, base_url.rstrip("/") + "/"
+        self.client, self.host = client, base_url.rstrip("/")
+        self.base = (PUBLIC_URL or self.host) + "/"
+        self.headers: dict[str, str] = {}
         self.caller, self.sid = caller, "CA" + uuid.uuid4().hex
         self.gather: dict[str, str] | None = None
         self.silence_url: str | None = None
@@ -236,10 +251,12 @@ class Call:
                 "ApiVersion": "2010-04-01", **extra}
 
     def post(self, url: str, params: dict[str, str]) -> str:
+        """POST to the host what Twilio would post to ``url`` (the public URL), signed."""
         signature = twilio_signature(url, params, TWILIO_TOKEN)
-        name = "/voice/" + url.split("/voice/", 1)[-1].split("?", 1)[0]
-        response = self.client.post(url, data=params, headers={"X-Twilio-Signature": signature},
-                                    name=name, timeout=10)
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = self.client.post(self.host + path, data=params, name=parts.path, timeout=10,
+                                    headers={**self.headers, "X-Twilio-Signature": signature})
         if response.status_code != 200:
             raise TurnFailed(f"HTTP {response.status_code}")
         if VOICE_FAILURE in response.text:

@@ -1,13 +1,15 @@
 """The two systems ``bench/load.py`` drives, started on free loopback ports.
 
-- :class:`WholeStack`: the production layout on this machine — records and
-  Rasa's tracker store on PostgreSQL (two databases made for the run and
-  dropped after it), the Redis lock store, ``replicas`` Rasa servers on the
-  same model, the action server, and the gateway under gunicorn (threaded
-  workers) trusting one proxy (``TRUSTED_PROXIES=1``, as behind a load
-  balancer), which is the only client of Rasa.
-- :class:`BareRasa`: one ``rasa run`` process, same model, Rasa's REST
-  channel, its default in-memory tracker and lock stores, with the action
+- :class:`WholeStack`: the production topology of ``make run-production``
+  (``scripts/production.py``, ``Procfile.production``) on its own ports and
+  databases (made for the run, dropped after it): records and Rasa's tracker
+  store on PostgreSQL, the Redis lock store, two Rasa replicas, the action
+  server (two workers), the gateway under gunicorn (``gunicorn.conf.py``)
+  routing each conversation to a replica, trusting one proxy
+  (``TRUSTED_PROXIES=1``, as behind the load balancer).
+- :class:`BareRasa`: one stock ``rasa run`` process, same model, Rasa's REST
+  channel only (so none of :mod:`bot.channels` and its speed-ups is loaded),
+  its default in-memory tracker and lock stores, with the action
   server on the same kind of records database, so that the same messages do
   the same database work.
 
@@ -34,7 +36,6 @@ from tests.e2e.stack import GATEWAY_SECRET, RASA, RASA_TOKEN, ROOT, free_port, l
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_HOST, REDIS_PORT, REDIS_LOCK_DB = "127.0.0.1", 6379, 7
-TWILIO_TOKEN = "bench-" + secrets.token_urlsafe(24)
 SECRET_KEY = secrets.token_urlsafe(48)
 
 
@@ -92,11 +93,12 @@ class System:
                            stdout=log, stderr=subprocess.STDOUT)
         return url
 
-    def rasa(self, name: str, port: int, endpoints: Path, env: dict[str, str]) -> None:
+    def rasa(self, name: str, port: int, endpoints: Path, env: dict[str, str],
+             credentials: Path = ROOT / "credentials.yml") -> None:
         self.spawn(name, [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN,
                           "--interface", "127.0.0.1", "--port", str(port),
                           "--model", str(latest_model()), "--endpoints", str(endpoints),
-                          "--credentials", str(ROOT / "credentials.yml")], env)
+                          "--credentials", str(credentials)], env)
 
     def actions(self, name: str, port: int, env: dict[str, str]) -> None:
         self.spawn(name, [sys.executable, "-m", "actions.serve", "--interface", "127.0.0.1",
@@ -148,45 +150,50 @@ class System:
 
 @dataclass
 class WholeStack(System):
-    replicas: int = 2
-    gateway_workers: int = 2
-    gateway_threads: int = 8
+    """``make run-production`` on other ports and databases: its own settings file
+    written by ``scripts/production.py`` (production mode, strong keys), then the
+    processes of ``Procfile.production`` (without the respawner)."""
+
+    public_url: str = ""
+    twilio_token: str = ""
+    values: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> "WholeStack":
         tag = f"bench_{os.getpid()}"
-        records = self.records(f"{tag}_records")
-        tracker = f"{tag}_tracker"
-        create_database(tracker)
-        self.databases.append(tracker)
-        action_port = free_port()
-        endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-            "tracker_store:\n  type: bot.rasa_tracker_store.ParameterHidingSQLTrackerStore\n"
-            f'  dialect: "postgresql"\n  url: "127.0.0.1"\n  port: 5432\n  db: "{tracker}"\n'
-            '  username: "postgres"\n'
-            f'lock_store:\n  type: redis\n  url: "{REDIS_HOST}"\n  port: {REDIS_PORT}\n'
-            f'  db: {REDIS_LOCK_DB}\n  key_prefix: "{tag}"\n', encoding="utf-8")
-        env = self.env(DATABASE_URL=records)
-        self.actions("actions", action_port, env)
-        ports = [free_port() for _ in range(self.replicas)]
-        for index, port in enumerate(ports):
-            self.rasa(f"rasa{index + 1}", port, endpoints, env)
-        gateway_port = free_port()
-        self.base_url = f"http://127.0.0.1:{gateway_port}"
-        rasa_urls = [f"http://127.0.0.1:{port}" for port in ports]
-        gateway_env = self.env(
-            DATABASE_URL=records, RASA_URL=rasa_urls[0], RASA_URLS=",".join(rasa_urls),
-            TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TRUSTED_PROXIES="1",
-            REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_LOCK_DB + 1}",
-            TRACKER_DB_URL=pg_url(tracker))
-        self.spawn("gateway", [str(ROOT / ".venv/app/bin/gunicorn"), "--bind",
-                               f"127.0.0.1:{gateway_port}", "--workers", str(self.gateway_workers),
-                               "--worker-class", "gthread", "--threads", str(self.gateway_threads),
-                               "bot.gateway:create_app()"], gateway_env)
-        self.wait([f"http://127.0.0.1:{action_port}/health",
-                   *(f"{url}/status?token={RASA_TOKEN}" for url in rasa_urls),
-                   f"{self.base_url}/healthz"])
+        ports = {name: str(free_port()) for name in
+                 ("GATEWAY_PORT", "RASA1_PORT", "RASA2_PORT", "ACTION_SERVER_PORT")}
+        env_file = self.workdir / "production.env"
+        self.databases += [f"{tag}_records", f"{tag}_tracker"]
+        subprocess.run([sys.executable, "scripts/production.py", "--env-file", str(env_file)],
+                       cwd=ROOT, check=True, stdout=open(self.workdir / "seed.log", "ab"),
+                       stderr=subprocess.STDOUT,
+                       env=dict(os.environ, **ports, PRODUCTION_RECORDS_DB=f"{tag}_records",
+                                PRODUCTION_TRACKER_DB=f"{tag}_tracker"))
+        values = {}
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#") and "=" in line:
+                name, value = line.split("=", 1)
+                values[name.strip()] = value.strip().strip('"')
+        # One proxy in front, as behind the load balancer: each simulated
+        # visitor's address comes from X-Forwarded-For, the scheme is https.
+        self.public_url = f"https://bench.{tag}.invalid"
+        values.update(TRUSTED_PROXIES="1", PUBLIC_BASE_URL=self.public_url)
+        self.values, self.twilio_token = values, values["TWILIO_AUTH_TOKEN"]
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", **values)
+        rasa = [str(RASA), "run", "--enable-api", "--auth-token", values["RASA_TOKEN"],
+                "--interface", "127.0.0.1", "--model", str(latest_model()),
+                "--endpoints", values["RASA_ENDPOINTS"], "--credentials", values["RASA_CREDENTIALS"]]
+        self.spawn("actions", [sys.executable, "-m", "actions.serve", "--interface", "127.0.0.1",
+                               "--port", values["ACTION_SERVER_PORT"]], env)
+        self.spawn("rasa1", [*rasa, "--port", values["RASA1_PORT"]], env)
+        self.spawn("rasa2", [*rasa, "--port", values["RASA2_PORT"]], env)
+        self.spawn("gateway", [str(ROOT / ".venv/app/bin/gunicorn"), "-c", "gunicorn.conf.py"], env)
+        self.base_url = f"http://127.0.0.1:{values['GATEWAY_PORT']}"
+        token = values["RASA_TOKEN"]
+        self.wait([f"http://127.0.0.1:{values['ACTION_SERVER_PORT']}/health",
+                   f"http://127.0.0.1:{values['RASA1_PORT']}/status?token={token}",
+                   f"http://127.0.0.1:{values['RASA2_PORT']}/status?token={token}",
+                   f"{self.base_url}/livez"])
         return self
 
 
@@ -200,9 +207,11 @@ class BareRasa(System):
         endpoints = self.workdir / "endpoints-bare.yml"
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n',
                              encoding="utf-8")
+        credentials = self.workdir / "credentials-bare.yml"
+        credentials.write_text("rest:\n", encoding="utf-8")  # stock Rasa: none of bot.channels
         env = self.env(DATABASE_URL=self.records_url)
         self.actions("actions", action_port, env)
-        self.rasa("rasa", rasa_port, endpoints, env)
+        self.rasa("rasa", rasa_port, endpoints, env, credentials)
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.wait([f"http://127.0.0.1:{action_port}/health",
                    f"{self.base_url}/status?token={RASA_TOKEN}"])
