@@ -13,7 +13,7 @@ Per step: offered and achieved turns/s, p50/p95/p99 per channel, errors,
 CPU seconds per turn (every process of the system, before/after), and after
 the ramp resident memory per process. Maximum sustained throughput is the
 highest achieved rate of a step with p95 under ``--bound`` ms, no error and
-at least 95 % of the offered rate. ``--soak 600`` instead runs one rate for
+at least 90 % of the offered rate (Poisson arrivals: the count varies). ``--soak 600`` instead runs one rate for
 that long and samples resident memory every 30 s.
 """
 from __future__ import annotations
@@ -85,17 +85,19 @@ class Step:
     error_kinds: dict[str, int]
     by_step: dict[str, list[float]]
     load: float = 0.0  # the machine's 1-minute load average at the end (2 cores)
+    retried: int = 0  # requests sent again after a keep-alive close (locustfile.once_more)
 
     def p95(self) -> float:
         return percentile([v for values in self.by_channel.values() for v in values], 0.95)
 
     def sustained(self, bound: float) -> bool:
-        return self.errors == 0 and self.p95() <= bound and self.achieved >= 0.95 * self.offered
+        # 90 %: at 10/s over 50 s a Poisson count is within ±4.5 % one time in three
+        return self.errors == 0 and self.p95() <= bound and self.achieved >= 0.9 * self.offered
 
     def lines(self) -> list[str]:
         out = [f"[{self.target}] offered {self.offered:5.1f}/s  achieved {self.achieved:5.1f}/s  "
                f"turns {self.turns}  errors {self.errors}  CPU {self.cpu_per_turn * 1000:5.1f} ms/turn  "
-               f"(load average {self.load:.1f})"]
+               f"(load average {self.load:.1f}; {self.retried} resent after keep-alive close)"]
         every = [v for values in self.by_channel.values() for v in values]
         for channel, values in [*sorted(self.by_channel.items()), ("all", every)]:
             if values:
@@ -135,8 +137,18 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
                    stderr=open(workdir / "locust.log", "ab"))
     cpu = cpu_seconds(system) - cpu_before
     rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
-    window = [row for row in rows if row["at"] >= started + warmup]
-    span = max(1.0, max((row["at"] for row in window), default=started) - (started + warmup))
+    step = summarise(target, rate, seconds, warmup, rows)
+    step.cpu_per_turn = cpu / max(1, len(rows))
+    retries = Path(f"{samples}.retries")
+    step.retried = len(retries.read_text().split()) if retries.exists() else 0
+    return step
+
+
+def summarise(target: str, rate: float, seconds: float, warmup: float, rows: list[dict]) -> Step:
+    """Figures of the turns that started after ``warmup`` and within ``seconds`` of the
+    first one (after that Locust only lets started conversations finish)."""
+    first = min((row["at"] for row in rows), default=0.0)
+    window = [row for row in rows if first + warmup <= row["at"] < first + seconds]
     by_channel: dict[str, list[float]] = {}
     kinds: dict[str, int] = {}
     by_step: dict[str, list[float]] = {}
@@ -147,8 +159,8 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
         else:
             kinds[row["error"]] = kinds.get(row["error"], 0) + 1
     ok = sum(len(values) for values in by_channel.values())
-    return Step(target, rate, seconds, ok / span, len(window), sum(kinds.values()),
-                cpu / max(1, len(rows)), by_channel, kinds, by_step, os.getloadavg()[0])
+    return Step(target, rate, seconds, ok / max(1.0, seconds - warmup), len(window),
+                sum(kinds.values()), 0.0, by_channel, kinds, by_step, os.getloadavg()[0])
 
 
 def ramp(system: System, target: str, rates: list[float], args, workdir: Path) -> list[Step]:

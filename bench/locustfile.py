@@ -94,6 +94,19 @@ def _load_tokens() -> list[tuple[str, str]]:
 TOKENS = _load_tokens()
 
 
+RETRIED: list[float] = []
+
+
+def once_more(send):
+    """Send; once more if the server had closed the idle keep-alive connection just as
+    it was reused (no byte answered), as browsers do. Each retry is counted."""
+    response = send()
+    if response.status_code == 0 and "RemoteDisconnected" in repr(getattr(response, "error", "")):
+        RETRIED.append(time.time())
+        response = send()
+    return response
+
+
 def random_address() -> str:
     return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
 
@@ -158,8 +171,8 @@ class Visitor(HttpUser):
 
         def post(path: str, body: dict) -> dict:
             cookie = "; ".join(f"{name}={value}" for name, value in jar.items())
-            response = self.client.post(path, json=body, headers={**headers, "Cookie": cookie},
-                                        name=path, timeout=10)
+            response = once_more(lambda: self.client.post(
+                path, json=body, headers={**headers, "Cookie": cookie}, name=path, timeout=10))
             if response.status_code != 200:
                 raise TurnFailed(f"HTTP {response.status_code} {response.text[:60]}")
             jar.update(response.cookies.get_dict())
@@ -255,8 +268,9 @@ class Call:
         signature = twilio_signature(url, params, TWILIO_TOKEN)
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        response = self.client.post(self.host + path, data=params, name=parts.path, timeout=10,
-                                    headers={**self.headers, "X-Twilio-Signature": signature})
+        response = once_more(lambda: self.client.post(
+            self.host + path, data=params, name=parts.path, timeout=10,
+            headers={**self.headers, "X-Twilio-Signature": signature}))
         if response.status_code != 200:
             raise TurnFailed(f"HTTP {response.status_code}")
         if VOICE_FAILURE in response.text:
@@ -332,3 +346,5 @@ def write_samples(environment, **_kwargs) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             for sample in SAMPLES:
                 handle.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        with open(path + ".retries", "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{at}\n" for at in RETRIED))
