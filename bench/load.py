@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -47,21 +47,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def cpu_seconds(system: System) -> float:
-    total = 0.0
-    for processes in system.ps().values():
+def cpu_seconds(system: System) -> dict[str, float]:
+    """CPU seconds used so far by each part (all its processes)."""
+    used = {}
+    for name, processes in system.ps().items():
+        used[name] = 0.0
         for process in processes:
             try:
                 times = process.cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
+                used[name] += times.user + times.system + times.children_user + times.children_system
             except psutil.NoSuchProcess:
                 pass
-    return total
+    return used
 
 
 def rss_mb(system: System) -> dict[str, float]:
     sizes = {}
     for name, processes in system.ps().items():
+        if name == "postgresql":  # the machine's shared server: its RSS counts shared buffers
+            continue
         size = 0
         for process in processes:
             try:
@@ -86,6 +90,7 @@ class Step:
     by_step: dict[str, list[float]]
     load: float = 0.0  # the machine's 1-minute load average at the end (2 cores)
     retried: int = 0  # requests sent again after a keep-alive close (locustfile.once_more)
+    cpu_parts: dict[str, float] = field(default_factory=dict)  # CPU seconds per turn, by part
 
     def p95(self) -> float:
         return percentile([v for values in self.by_channel.values() for v in values], 0.95)
@@ -97,7 +102,9 @@ class Step:
     def lines(self) -> list[str]:
         out = [f"[{self.target}] offered {self.offered:5.1f}/s  achieved {self.achieved:5.1f}/s  "
                f"turns {self.turns}  errors {self.errors}  CPU {self.cpu_per_turn * 1000:5.1f} ms/turn  "
-               f"(load average {self.load:.1f}; {self.retried} resent after keep-alive close)"]
+               f"(load average {self.load:.1f}; {self.retried} resent after keep-alive close)",
+               "    CPU ms/turn by part: " + ", ".join(f"{name} {used * 1000:.1f}"
+                                                     for name, used in self.cpu_parts.items())]
         every = [v for values in self.by_channel.values() for v in values]
         for channel, values in [*sorted(self.by_channel.items()), ("all", every)]:
             if values:
@@ -135,10 +142,13 @@ def drive(system: System, target: str, rate: float, seconds: float, warmup: floa
                     "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
                    env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL,
                    stderr=open(workdir / "locust.log", "ab"))
-    cpu = cpu_seconds(system) - cpu_before
+    cpu_after = cpu_seconds(system)
+    cpu_parts = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    cpu = sum(cpu_parts.values())
     rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
     step = summarise(target, rate, seconds, warmup, rows)
     step.cpu_per_turn = cpu / max(1, len(rows))
+    step.cpu_parts = {name: used / max(1, len(rows)) for name, used in cpu_parts.items()}
     retries = Path(f"{samples}.retries")
     step.retried = len(retries.read_text().split()) if retries.exists() else 0
     return step

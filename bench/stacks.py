@@ -130,6 +130,10 @@ class System:
                 found[name] = [parent, *parent.children(recursive=True)]
             except psutil.NoSuchProcess:
                 found[name] = []
+        # PostgreSQL's backends serving this system's databases (the server is shared).
+        found["postgresql"] = [process for process in psutil.process_iter(["cmdline"])
+                               if any(f" {db} " in " ".join(process.info["cmdline"] or []) + " "
+                                      for db in self.databases)]
         return found
 
     def stop(self) -> None:
