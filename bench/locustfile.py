@@ -98,10 +98,11 @@ RETRIED: list[float] = []
 
 
 def once_more(send):
-    """Send; once more if the server had closed the idle keep-alive connection just as
-    it was reused (no byte answered), as browsers do. Each retry is counted."""
+    """Send; once more if the server had closed (or reset) the idle keep-alive connection
+    just as it was reused (no byte answered), as browsers do. Each retry is counted."""
     response = send()
-    if response.status_code == 0 and "RemoteDisconnected" in repr(getattr(response, "error", "")):
+    error = repr(getattr(response, "error", ""))
+    if response.status_code == 0 and ("RemoteDisconnected" in error or "ConnectionReset" in error):
         RETRIED.append(time.time())
         response = send()
     return response
