@@ -35,7 +35,6 @@ from sqlalchemy import create_engine, select, text
 from tests.e2e.stack import GATEWAY_SECRET, RASA, RASA_TOKEN, ROOT, free_port, latest_model
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REDIS_HOST, REDIS_PORT, REDIS_LOCK_DB = "127.0.0.1", 6379, 7
 SECRET_KEY = secrets.token_urlsafe(48)
 
 
