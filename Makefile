@@ -64,6 +64,11 @@ test: setup train
 bench: setup train
 	@$(APP) -m bench.run
 
+# Load benchmark (README "Benchmark"): make run-production's topology against bare Rasa.
+.PHONY: bench-load
+bench-load: setup train
+	@$(APP) -m bench.load $(BENCH_ARGS)
+
 policy-report: migrate
 	@$(APP) -m bot.knowledge seed > /dev/null
 	@$(APP) -m bot.knowledge report
