@@ -3,7 +3,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 .DEFAULT_GOAL := help
 
-.PHONY: help setup lock lock-upgrade audit migrate seed train run run-production chat test bench policy-report retention clean
+.PHONY: help setup lock lock-upgrade audit migrate seed train run run-production chat test bench bench-load policy-report retention clean
 
 help:
 	@echo "make run    set up, migrate, seed demo data, train if needed, start everything"
@@ -11,6 +11,7 @@ help:
 	@echo "make run-production  local trial of the production topology (PostgreSQL, Redis, 2 Rasa replicas, gunicorn)"
 	@echo "make chat   talk to the running assistant in this terminal"
 	@echo "make bench  benchmark: training, start-up, memory, per-turn latency"
+	@echo "make bench-load  load benchmark: the production topology against bare Rasa (BENCH_ARGS=...)"
 	@echo "make lock   regenerate requirements/*.lock after changing a pin in pyproject.toml"
 	@echo "make audit  known vulnerabilities in the locked packages (pip-audit)"
 	@echo "make retention  delete or mask personal data past its period (retention.yml; DRY_RUN=1 counts)"
@@ -65,7 +66,6 @@ bench: setup train
 	@$(APP) -m bench.run
 
 # Load benchmark (README "Benchmark"): make run-production's topology against bare Rasa.
-.PHONY: bench-load
 bench-load: setup train
 	@$(APP) -m bench.load $(BENCH_ARGS)
 
