@@ -94,7 +94,7 @@ class System:
 
     def rasa(self, name: str, port: int, endpoints: Path, env: dict[str, str],
              credentials: Path = ROOT / "credentials.yml") -> None:
-        self.spawn(name, [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN,
+        self.spawn(name, [str(RASA), "run", "--enable-api", f"--auth-token={RASA_TOKEN}",
                           "--interface", "127.0.0.1", "--port", str(port),
                           "--model", str(latest_model()), "--endpoints", str(endpoints),
                           "--credentials", str(credentials)], env)
@@ -183,7 +183,7 @@ class WholeStack(System):
         values.update(TRUSTED_PROXIES="1", PUBLIC_BASE_URL=self.public_url)
         self.values, self.twilio_token = values, values["TWILIO_AUTH_TOKEN"]
         env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", **values)
-        rasa = [str(RASA), "run", "--enable-api", "--auth-token", values["RASA_TOKEN"],
+        rasa = [str(RASA), "run", "--enable-api", f"--auth-token={values['RASA_TOKEN']}",
                 "--interface", "127.0.0.1", "--model", str(latest_model()),
                 "--endpoints", values["RASA_ENDPOINTS"], "--credentials", values["RASA_CREDENTIALS"]]
         self.spawn("actions", [sys.executable, "-m", "actions.serve", "--interface", "127.0.0.1",

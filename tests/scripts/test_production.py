@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import stat
 import uuid
 
@@ -37,7 +38,7 @@ def test_the_trial_settings_pass_the_gateways_production_checks() -> None:
 
 def test_the_trial_settings_pass_production_rasas_refusals() -> None:
     values = production.production_env({}, DSN)
-    argv = ["run", "--enable-api", "--auth-token", values["RASA_TOKEN"],
+    argv = ["run", "--enable-api", f"--auth-token={values['RASA_TOKEN']}",
             "--credentials", str(ROOT / values["RASA_CREDENTIALS"])]
     assert unsafe_start_problems(values, argv) == []
 
@@ -62,3 +63,13 @@ def test_databases_are_created_only_when_missing() -> None:
     finally:
         with psycopg.connect(DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def test_every_rasa_command_passes_the_token_as_one_argument() -> None:
+    """``--auth-token TOKEN`` breaks when the token starts with "-" (token_urlsafe makes
+    such tokens: argparse takes it for an option and Rasa does not start)."""
+    texts = {name: (ROOT / name).read_text(encoding="utf-8")
+             for name in ("Procfile", "Procfile.production", "deploy/k8s/rasa.yaml")}
+    for name, text in texts.items():
+        assert "--auth-token=" in text, name
+        assert not re.search(r"--auth-token(\s|\"?\s*$)", text, re.M), name

@@ -133,7 +133,7 @@ class Topology:
 
     def start_rasa(self, number: int) -> None:
         self._spawn(f"rasa{number}", [
-            str(RASA), "run", "--enable-api", "--auth-token", self.rasa_token,
+            str(RASA), "run", "--enable-api", f"--auth-token={self.rasa_token}",
             "--interface", "127.0.0.1", "--port", str(self.rasa_ports[number - 1]),
             "--model", str(latest_model()), "--endpoints", str(ROOT / "endpoints.production.yml"),
             "--credentials", str(ROOT / "credentials.yml"),
