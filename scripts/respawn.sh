@@ -3,9 +3,10 @@
 #   bash scripts/respawn.sh COMMAND [ARG...]
 # Procfile.production runs each Rasa replica and the action server under it, so that
 # one killed process comes back by itself while the others carry on (honcho stops
-# every process when one exits). A first run that ends within STARTUP_SECONDS is a
-# refusal to start (a missing setting, a weak key): given up, with its status, so
-# that honcho stops and the error shows. In Kubernetes the kubelet's restart policy
+# every process when one exits). A first run that exits by itself within
+# STARTUP_SECONDS is a refusal to start (a missing setting, a weak key): given up,
+# with its status, so that honcho stops and the error shows. A process killed by a
+# signal (status above 128) is started again whenever it happens. In Kubernetes the kubelet's restart policy
 # does this job.
 set -u
 STARTUP_SECONDS=${RESPAWN_STARTUP_SECONDS:-60}
@@ -26,7 +27,7 @@ while true; do
   wait "$child"
   status=$?
   child=0
-  if [ "$ever_up" -eq 0 ] && [ $((SECONDS - started)) -lt "$STARTUP_SECONDS" ]; then
+  if [ "$ever_up" -eq 0 ] && [ "$status" -le 128 ] && [ $((SECONDS - started)) -lt "$STARTUP_SECONDS" ]; then
     echo "respawn: $1 stopped during start-up (status $status); not starting it again" >&2
     exit "$status"
   fi

@@ -57,6 +57,22 @@ def test_a_killed_process_is_started_again_and_term_stops_both() -> None:
             loop.wait()
 
 
+def test_a_process_killed_during_start_up_is_started_again() -> None:
+    """SIGKILL soon after the start (a replica killed while loading its model) is no
+    refusal: the loop must not give up, or honcho stops the whole topology."""
+    loop = subprocess.Popen(["bash", str(RESPAWN), "sleep", "300"],
+                            env=dict(os.environ, RESPAWN_STARTUP_SECONDS="60"),
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        first = wait_for_child(loop.pid)
+        os.kill(first, signal.SIGKILL)
+        second = wait_for_child(loop.pid, not_this=first)
+        assert second != first and loop.poll() is None
+    finally:
+        os.killpg(loop.pid, signal.SIGKILL)
+        loop.wait()
+
+
 def test_a_refusal_to_start_is_not_retried() -> None:
     started = time.monotonic()
     done = subprocess.run(["bash", str(RESPAWN), "bash", "-c", "exit 3"],
