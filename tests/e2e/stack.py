@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -35,6 +36,21 @@ def latest_model() -> Path:
     if not models:
         raise RuntimeError("no trained model in var/models: run `make train` first")
     return models[-1]
+
+
+def wait_until_healthy(processes: dict[str, subprocess.Popen], healthy: Callable[[], dict[str, bool]],
+                       workdir: Path, timeout: float, poll: float = 1.0) -> None:
+    """Wait until every part in ``healthy()`` answers; fail at once if a process exited
+    (its log is ``workdir/<name>.log``), or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early; see {workdir / (name + '.log')}")
+        if all(healthy().values()):
+            return
+        time.sleep(poll)
+    raise RuntimeError(f"not healthy after {timeout} s: {healthy()} (logs in {workdir})")
 
 
 @dataclass
@@ -128,15 +144,7 @@ class Stack:
         return parts
 
     def wait_healthy(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited early; see {self.workdir / (name + '.log')}")
-            if all(self.healthy().values()):
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"stack not healthy after {timeout} s: {self.healthy()} (logs in {self.workdir})")
+        wait_until_healthy(self.processes, self.healthy, self.workdir, timeout, poll=0.5)
 
     def clear_auth_failures(self, account_number: str) -> None:
         """Forget failed verifications of one account, so a lock-out test can

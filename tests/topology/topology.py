@@ -15,7 +15,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.stack import RASA, ROOT, free_port, latest_model
+from tests.e2e.stack import RASA, ROOT, free_port, latest_model, wait_until_healthy
 
 PG_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
@@ -156,16 +155,7 @@ class Topology:
         return parts
 
     def wait_healthy(self, timeout: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited; see {self.workdir / (name + '.log')}")
-            if all(self.healthy().values()):
-                return
-            time.sleep(1)
-        raise RuntimeError(f"topology not healthy after {timeout} s: {self.healthy()} "
-                           f"(logs in {self.workdir})")
+        wait_until_healthy(self.processes, self.healthy, self.workdir, timeout)
 
     def replica_number(self, url: str) -> int:
         return self.rasa_urls.index(url) + 1
