@@ -88,3 +88,18 @@ def until_normal(turn: Callable[[], bool], timeout: float = 60.0,
             raise AssertionError(f"no normal turn {timeout:.0f} s after the store came back")
         time.sleep(pause)
     return time.monotonic() - started, failed
+
+
+def until_chat_answers(visitor: "Visitor", text: str) -> tuple[tuple[float, int], str]:
+    """:func:`until_normal` for one chat message said again until it is answered:
+    the recovery figures, and what the assistant answered then."""
+    answered: list[str] = []
+
+    def answers() -> bool:
+        response = visitor.say(text)
+        if response.status_code != 200:
+            return False
+        answered.append(bot_text(response))
+        return True
+
+    return until_normal(answers), answered[0]

@@ -28,6 +28,7 @@ from tests.outage.clients import (
     assert_voice_apology,
     bot_text,
     call,
+    until_chat_answers,
     until_normal,
 )
 from tests.outage.conftest import RECOVERY
@@ -57,18 +58,10 @@ def test_chat(mode: str, outage_stack: OutageStack, gateway: Gateway) -> None:
     assert_chat_apology(leaving.post("/chat/api/end", {"conversation_id": leaving.conversation_id}))
 
     outage_stack.postgres.start()
-    resumed: list[str] = []
-
-    def complaint_goes_on() -> bool:
-        response = complaining.say("服务态度")
-        if response.status_code != 200:
-            return False
-        resumed.append(bot_text(response))
-        return True
-
-    RECOVERY[f"PostgreSQL {mode}: chat"] = recovery = until_normal(complaint_goes_on)
+    recovery, resumed = until_chat_answers(complaining, "服务态度")
+    RECOVERY[f"PostgreSQL {mode}: chat"] = recovery
     assert recovery[1] == 0, "the first turn after the restart failed"
-    assert ASKS_DETAILS in resumed[0]  # the form went on from where it was
+    assert ASKS_DETAILS in resumed  # the form went on from where it was
     answer = bot_text(Visitor(gateway).say(HALL_QUESTION))  # the action server reads records
     assert "后子门" in answer and FAQ_UNAVAILABLE not in answer
     assert verifying.verify(DEMO.id_number, DEMO.password).status_code == 200

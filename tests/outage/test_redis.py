@@ -26,6 +26,7 @@ from tests.outage.clients import (
     assert_voice_apology,
     bot_text,
     call,
+    until_chat_answers,
     until_normal,
 )
 from tests.outage.conftest import RECOVERY
@@ -46,18 +47,10 @@ def test_chat(sig: int, outage_stack: OutageStack, gateway: Gateway) -> None:
     assert_chat_apology(visitor.say("服务态度"))  # again: the limits still count, in memory
 
     outage_stack.redis.start()
-    resumed: list[str] = []
-
-    def form_goes_on() -> bool:
-        response = visitor.say("服务态度")
-        if response.status_code != 200:
-            return False
-        resumed.append(bot_text(response))
-        return True
-
-    RECOVERY[f"Redis {signal.Signals(sig).name}: chat"] = recovery = until_normal(form_goes_on)
+    recovery, resumed = until_chat_answers(visitor, "服务态度")
+    RECOVERY[f"Redis {signal.Signals(sig).name}: chat"] = recovery
     assert recovery[1] == 0, "the first turn after the restart failed"
-    assert ASKS_DETAILS in resumed[0]
+    assert ASKS_DETAILS in resumed
 
 
 def test_voice(outage_stack: OutageStack, gateway: Gateway) -> None:

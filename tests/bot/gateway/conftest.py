@@ -94,8 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
+def serving_fake_rasa() -> Iterator[FakeRasa]:
+    """A :class:`FakeRasa` answering on its own thread until the generator is closed."""
     server = FakeRasa()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -104,3 +104,8 @@ def fake_rasa() -> Iterator[FakeRasa]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def fake_rasa() -> Iterator[FakeRasa]:
+    yield from serving_fake_rasa()

@@ -17,7 +17,7 @@ import requests
 
 from bot.contract import secure_step_outcome
 from bot.gateway.rasa import AssistantUnavailable, RasaClient, rendezvous_order
-from tests.bot.gateway.conftest import FakeRasa
+from tests.bot.gateway.conftest import FakeRasa, serving_fake_rasa
 from tests.e2e.stack import free_port
 
 SECRET = "test-channel-secret"
@@ -196,14 +196,7 @@ def test_a_tracker_that_cannot_be_written_is_unavailable(fake_rasa: FakeRasa, st
 
 @pytest.fixture
 def second_rasa() -> Iterator[FakeRasa]:
-    server = FakeRasa()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serving_fake_rasa()
 
 
 def replicas(*urls: str, **kwargs) -> RasaClient:
